@@ -1,6 +1,6 @@
 """Broadcasting, spelled out: the rule PyTorch applies before element-wise ops.
 
-Book section: {ref}`sec-broadcasting` in the Tensors chapter.
+Book section: "Broadcasting" in the Tensors chapter (label ``sec-broadcasting``).
 """
 
 from __future__ import annotations
