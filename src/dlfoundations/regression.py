@@ -1,0 +1,333 @@
+r"""Linear regression from scratch: the model, its MSE gradient, and three ways to fit it.
+
+The model is the one :class:`torch.nn.Linear` computes, batch-first:
+:math:`\hat Y = X W^\top + \mathbf 1 b^\top` with ``X`` of shape ``(N, D)``,
+``W`` of shape ``(O, D)`` and ``b`` of shape ``(O,)``. It is fitted to the mean
+squared error by gradient descent with hand-written gradients
+(:func:`fit_gradient_descent`), by gradient descent with autograd
+(:func:`fit_autograd`), and in closed form (:func:`least_squares`).
+
+Book section: {ref}`chap-linear-regression`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from dlfoundations.losses import mse_loss
+
+__all__ = [
+    "FitResult",
+    "predict",
+    "mse_gradients",
+    "fit_gradient_descent",
+    "fit_autograd",
+    "least_squares",
+]
+
+
+class FitResult(NamedTuple):
+    """Parameters found by a fit, and the loss recorded at every epoch.
+
+    Attributes:
+        weight (Tensor): fitted weight, shape ``(O, D)``.
+        bias (Tensor): fitted bias, shape ``(O,)``.
+        losses (list[float]): ``losses[k]`` is the training MSE of the
+            parameters after ``k`` updates, so ``losses[0]`` is the loss at the
+            initial parameters; one entry per epoch.
+    """
+
+    weight: Tensor
+    bias: Tensor
+    losses: list[float]
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_data(X: object, y: object | None = None) -> None:
+    if not isinstance(X, Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"expected X of shape (N, D), got {tuple(X.shape)}")
+    if not X.is_floating_point():
+        raise TypeError(f"X must have a floating dtype, got {X.dtype}")
+    if y is None:
+        return
+    if not isinstance(y, Tensor):
+        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    if y.ndim != 2 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"expected y of shape ({X.shape[0]}, O) to match X {tuple(X.shape)}, got {tuple(y.shape)}")
+    if not y.is_floating_point():
+        raise TypeError(f"y must have a floating dtype, got {y.dtype}")
+
+
+def _check_params(X: Tensor, weight: object, bias: object, O: int | None = None) -> None:  # noqa: E741
+    for name, value in (("weight", weight), ("bias", bias)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    O = weight.shape[0] if O is None and weight.ndim == 2 else O  # type: ignore[union-attr]  # noqa: E741
+    D = X.shape[1]
+    if weight.ndim != 2 or weight.shape[1] != D or (O is not None and weight.shape[0] != O):  # type: ignore[union-attr]
+        expected = f"({'O' if O is None else O}, {D})"
+        raise ValueError(f"expected weight of shape {expected} for X {tuple(X.shape)}, got {tuple(weight.shape)}")  # type: ignore[union-attr]
+    if bias.shape != (weight.shape[0],):  # type: ignore[union-attr]
+        raise ValueError(f"expected bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}")  # type: ignore[union-attr]
+
+
+def _check_lr(lr: object) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return float(lr)
+
+
+def _check_num_epochs(num_epochs: object) -> int:
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int):
+        raise TypeError(f"num_epochs must be an int, got {type(num_epochs).__name__}: {num_epochs!r}")
+    if num_epochs < 1:
+        raise ValueError(f"Invalid num_epochs: {num_epochs} (expected a positive int)")
+    return num_epochs
+
+
+def _initial_params(X: Tensor, y: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, Tensor]:
+    O, D = y.shape[1], X.shape[1]  # noqa: E741
+    # Zeros by default: deterministic, and the MSE is convex, so any start reaches the same minimum.
+    weight = torch.zeros(O, D, dtype=X.dtype) if weight is None else weight.detach().clone()
+    bias = torch.zeros(O, dtype=X.dtype) if bias is None else bias.detach().clone()
+    _check_params(X, weight, bias, O)
+    return weight, bias
+
+
+# ---------------------------------------------------------------- the model
+
+
+def predict(X: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    r"""Linear model, batch-first like :class:`torch.nn.Linear`: :math:`\hat Y = X W^\top + b`.
+
+    Args:
+        X (Tensor): inputs, one sample per row.
+        weight (Tensor): the weight :math:`W`.
+        bias (Tensor): the bias :math:`b`, added to every row.
+
+    Shape:
+        - X: :math:`(N, D)`
+        - weight: :math:`(O, D)`, bias: :math:`(O,)`
+        - Output: :math:`(N, O)`
+
+    Returns:
+        Tensor: the predictions ``y_hat``; equal to
+        ``torch.nn.functional.linear(X, weight, bias)``.
+
+    Raises:
+        TypeError: if an argument is not a tensor, or ``X`` is not floating.
+        ValueError: if the shapes do not fit together (expected and received shapes in the message).
+
+    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-model``.
+    """
+    _check_data(X)
+    _check_params(X, weight, bias)
+    return X @ weight.T + bias  # (N, D) @ (D, O) + (O,) -> (N, O)
+
+
+def mse_gradients(X: Tensor, y: Tensor, weight: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+    r"""Gradient of the MSE of :func:`predict`, by hand: :math:`\nabla_W \mathcal L = \frac{2}{NO} R^\top X`.
+
+    With residuals :math:`R = \hat Y - Y` and :math:`\mathcal L` the mean over
+    all :math:`N O` squared residuals,
+
+    .. math::
+        \nabla_W \mathcal L = \tfrac{2}{NO} R^\top X, \qquad
+        \nabla_b \mathcal L = \tfrac{2}{NO} R^\top \mathbf 1 .
+
+    Plain tensor operations, no autograd; equal to what ``loss.backward()``
+    gives for ``mse_loss(predict(X, weight, bias), y)``.
+
+    Args:
+        X (Tensor): inputs.
+        y (Tensor): targets.
+        weight (Tensor): current weight :math:`W`.
+        bias (Tensor): current bias :math:`b`.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N, O)`
+        - weight: :math:`(O, D)`, bias: :math:`(O,)`
+        - Output: ``(grad_weight, grad_bias)`` of shapes :math:`(O, D)` and :math:`(O,)`
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(grad_weight, grad_bias)``, the same shapes as the parameters.
+
+    Raises:
+        TypeError: if an argument is not a floating tensor.
+        ValueError: if the shapes do not fit together.
+
+    Book section: {ref}`chap-linear-regression`, equations ``eq-linreg-grad-w`` and ``eq-linreg-grad-b``.
+    """
+    _check_data(X, y)
+    _check_params(X, weight, bias, y.shape[1])
+    residual = X @ weight.T + bias - y  # (N, O): R = Y_hat - Y
+    scale = 2.0 / residual.numel()  # 2 / (N O): the MSE averages over every element
+    grad_weight = scale * (residual.T @ X)  # (O, N) @ (N, D) -> (O, D)
+    grad_bias = scale * residual.sum(dim=0)  # (O,)
+    return grad_weight, grad_bias
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def fit_gradient_descent(
+    X: Tensor,
+    y: Tensor,
+    lr: float,
+    num_epochs: int,
+    *,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+) -> FitResult:
+    r"""Full-batch gradient descent with hand-written gradients: :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L`.
+
+    Each epoch computes the MSE and its gradient (:func:`mse_gradients`) on the
+    whole data set, records the loss, then takes one step of size ``lr``.
+
+    Args:
+        X (Tensor): inputs.
+        y (Tensor): targets.
+        lr (float): learning rate :math:`\eta > 0`. Gradient descent on the MSE
+            converges only if :math:`\eta < 2 / \lambda_{\max}` of the Hessian.
+        num_epochs (int): number of updates, a positive int.
+        weight (Tensor, optional): initial weight; copied, not modified. Default: zeros.
+        bias (Tensor, optional): initial bias; copied, not modified. Default: zeros.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N, O)`
+        - weight: :math:`(O, D)`, bias: :math:`(O,)` (initial and returned)
+
+    Returns:
+        FitResult: ``(weight, bias, losses)`` with ``num_epochs`` losses,
+        ``losses[k]`` measured after ``k`` updates.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not
+            finite; ``Invalid num_epochs: 0 ...`` if ``num_epochs < 1``; or a
+            message naming expected and received shapes.
+
+    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-gd``.
+    """
+    _check_data(X, y)
+    lr = _check_lr(lr)
+    num_epochs = _check_num_epochs(num_epochs)
+    weight, bias = _initial_params(X, y, weight, bias)
+    losses = []
+    for _ in range(num_epochs):
+        losses.append(mse_loss(predict(X, weight, bias), y).item())
+        grad_weight, grad_bias = mse_gradients(X, y, weight, bias)
+        weight = weight - lr * grad_weight  # (O, D)
+        bias = bias - lr * grad_bias  # (O,)
+    return FitResult(weight, bias, losses)
+
+
+def fit_autograd(
+    X: Tensor,
+    y: Tensor,
+    lr: float,
+    num_epochs: int,
+    *,
+    zero_grad: bool = True,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+) -> FitResult:
+    r"""Full-batch gradient descent with autograd: ``loss.backward()``, then :math:`\theta \leftarrow \theta - \eta\, \theta.\mathrm{grad}`.
+
+    The same algorithm as :func:`fit_gradient_descent`, but autograd computes
+    the gradient. The update runs under :func:`torch.no_grad` (it must not
+    itself be recorded in the graph), and the gradients are then reset,
+    because ``backward()`` *adds* into ``.grad`` rather than overwriting it.
+
+    Args:
+        X (Tensor): inputs.
+        y (Tensor): targets.
+        lr (float): learning rate :math:`\eta > 0`.
+        num_epochs (int): number of updates, a positive int.
+        zero_grad (bool): reset ``.grad`` after every update. ``False``
+            reproduces the classic bug: each step then uses the *sum* of all
+            gradients so far. Default: ``True``.
+        weight (Tensor, optional): initial weight; copied, not modified. Default: zeros.
+        bias (Tensor, optional): initial bias; copied, not modified. Default: zeros.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N, O)`
+        - weight: :math:`(O, D)`, bias: :math:`(O,)` (initial and returned)
+
+    Returns:
+        FitResult: ``(weight, bias, losses)``, detached from the graph, with
+        ``num_epochs`` losses, ``losses[k]`` measured after ``k`` updates.
+
+    Raises:
+        TypeError: if an argument has the wrong type (``zero_grad`` must be a bool).
+        ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not
+            finite; ``Invalid num_epochs: 0 ...`` if ``num_epochs < 1``; or a
+            message naming expected and received shapes.
+
+    Book section: {ref}`chap-linear-regression`.
+    """
+    _check_data(X, y)
+    lr = _check_lr(lr)
+    num_epochs = _check_num_epochs(num_epochs)
+    if not isinstance(zero_grad, bool):
+        raise TypeError(f"zero_grad must be a bool, got {type(zero_grad).__name__}")
+    weight, bias = _initial_params(X, y, weight, bias)
+    weight.requires_grad_(True)
+    bias.requires_grad_(True)
+    losses = []
+    for _ in range(num_epochs):
+        loss = mse_loss(predict(X, weight, bias), y)
+        losses.append(loss.item())
+        loss.backward()  # adds dL/dW into weight.grad and dL/db into bias.grad
+        with torch.no_grad():  # the update is not part of the model: do not record it
+            weight -= lr * weight.grad
+            bias -= lr * bias.grad
+        if zero_grad:
+            weight.grad = None  # like optimizer.zero_grad(set_to_none=True)
+            bias.grad = None
+    return FitResult(weight.detach(), bias.detach(), losses)
+
+
+def least_squares(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    r"""Closed-form MSE minimiser: solve :math:`\tilde X^\top \tilde X\, \Theta = \tilde X^\top Y` with :math:`\tilde X = [X, \mathbf 1]`.
+
+    Appends a column of ones to ``X`` so the bias is one more weight, and
+    calls :func:`torch.linalg.lstsq`, which solves the least-squares problem
+    by an orthogonal factorisation rather than by forming and inverting
+    :math:`\tilde X^\top \tilde X` (that would square the condition number).
+
+    Args:
+        X (Tensor): inputs.
+        y (Tensor): targets.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N, O)`
+        - Output: ``(weight, bias)`` of shapes :math:`(O, D)` and :math:`(O,)`
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(weight, bias)`` minimising ``mse_loss(predict(X, weight, bias), y)``.
+
+    Raises:
+        TypeError: if ``X`` or ``y`` is not a floating tensor.
+        ValueError: if ``X`` is not ``(N, D)`` or ``y`` not ``(N, O)`` with the same ``N``.
+
+    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-normal``;
+    Golub and Van Loan, *Matrix Computations*, ch. 5.
+    """
+    _check_data(X, y)
+    ones = torch.ones(X.shape[0], 1, dtype=X.dtype)  # (N, 1)
+    X_tilde = torch.cat([X, ones], dim=1)  # (N, D + 1)
+    theta = torch.linalg.lstsq(X_tilde, y.to(X.dtype)).solution  # (D + 1, O)
+    weight = theta[:-1].T.contiguous()  # (D, O) -> (O, D)
+    bias = theta[-1].clone()  # (O,)
+    return weight, bias
