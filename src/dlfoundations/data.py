@@ -12,13 +12,14 @@ Book section: {ref}`chap-linear-regression`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
+from torch.utils.data import Dataset
 
-__all__ = ["RegressionData", "make_linear_regression"]
+__all__ = ["InMemoryLoader", "NoisySine", "RegressionData", "make_linear_regression"]
 
 
 class RegressionData(NamedTuple):
@@ -130,15 +131,7 @@ def make_linear_regression(
         raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
     if not math.isfinite(noise_std) or noise_std < 0:
         raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
-    if (
-        not isinstance(x_range, Sequence)
-        or len(x_range) != 2
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x_range)
-    ):
-        raise ValueError(f"x_range must be a pair (low, high) of floats, got {x_range!r}")
-    low, high = float(x_range[0]), float(x_range[1])
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"x_range must satisfy low < high with finite values, got ({low}, {high})")
+    low, high = _check_range(x_range)
 
     w = None if weight is None else _as_parameter(weight, "weight", dtype)
     b = None if bias is None else _as_parameter(bias, "bias", dtype)
@@ -165,3 +158,141 @@ def make_linear_regression(
     noise = noise_std * torch.randn(N, O, generator=generator, dtype=dtype)  # (N, O)
     y = X @ w.T + b + noise  # (N, D) @ (D, O) -> (N, O)
     return RegressionData(X=X, y=y, weight=w, bias=b, noise_std=float(noise_std))
+
+
+def _check_range(x_range: object) -> tuple[float, float]:
+    if (
+        not isinstance(x_range, Sequence)
+        or len(x_range) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x_range)
+    ):
+        raise ValueError(f"x_range must be a pair (low, high) of floats, got {x_range!r}")
+    low, high = float(x_range[0]), float(x_range[1])
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"x_range must satisfy low < high with finite values, got {x_range!r}")
+    return low, high
+
+
+class NoisySine(Dataset):
+    r"""Samples of :math:`y = \sin(x) + \varepsilon`, :math:`x \sim \mathcal U(\text{low}, \text{high})`, :math:`\varepsilon \sim \mathcal N(0, \sigma^2)`.
+
+    A :class:`torch.utils.data.Dataset`: it says *what* the data is; a
+    :class:`~torch.utils.data.DataLoader` or :class:`InMemoryLoader` says *how*
+    it is read. The whole set is drawn once, at construction, from a generator
+    seeded with ``seed``, so the same arguments give identical tensors.
+
+    Args:
+        n_samples (int): number of samples ``N``, ``>= 1``.
+        noise_std (float): standard deviation :math:`\sigma \ge 0` of the noise. Default: 0.1.
+        x_range (tuple[float, float]): ``(low, high)`` of the inputs. Default: :math:`(-\pi, \pi)`.
+        seed (int): seed of the data's own generator. Default: 0.
+
+    Shape:
+        - ``dataset[i]``: a pair ``(x, y)`` of shape ``(1,)`` each, float32.
+        - ``dataset.X``, ``dataset.y``: the whole set, ``(N, 1)`` each.
+
+    Raises:
+        TypeError: if ``n_samples`` or ``seed`` is not an ``int``, or ``noise_std`` not a number.
+        ValueError: if ``n_samples < 1``, ``noise_std < 0`` or ``x_range`` is not ``low < high``.
+
+    Book chapter: "Data pipelines" (label ``chap-data-pipelines``).
+    """
+
+    def __init__(
+        self,
+        n_samples: int,
+        noise_std: float = 0.1,
+        x_range: tuple[float, float] = (-math.pi, math.pi),
+        seed: int = 0,
+    ) -> None:
+        from dlfoundations.seed import make_generator
+
+        N = _check_positive_int(n_samples, "n_samples")
+        if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)):
+            raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
+        if not math.isfinite(noise_std) or noise_std < 0:
+            raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
+        low, high = _check_range(x_range)
+        generator = make_generator(seed)
+        self.noise_std = float(noise_std)
+        self.x_range = (low, high)
+        self.X = low + (high - low) * torch.rand(N, 1, generator=generator)  # (N, 1)
+        self.y = torch.sin(self.X) + self.noise_std * torch.randn(N, 1, generator=generator)  # (N, 1)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return self.X[index], self.y[index]
+
+
+class InMemoryLoader:
+    r"""Batches of tensors already in memory, by slicing: a fast stand-in for ``DataLoader``.
+
+    ``DataLoader`` over a map-style ``Dataset`` calls ``__getitem__`` once per
+    sample and then ``collate_fn`` stacks the samples into a batch: Python work
+    per *sample*. When the whole data set is two tensors in memory, one index
+    operation per *batch* does the same job. Iterating yields ``(X_batch,
+    y_batch)`` pairs like ``DataLoader(TensorDataset(X, y), batch_size, shuffle)``.
+
+    Args:
+        X (Tensor): inputs, ``(N, ...)``.
+        y (Tensor): targets, ``(N, ...)``: same first dimension as ``X``.
+        batch_size (int): samples per batch, ``>= 1``. Default: 64.
+        shuffle (bool): draw a new permutation every epoch. Default: ``False``.
+        drop_last (bool): drop a last batch smaller than ``batch_size``. Default: ``False``.
+        generator (torch.Generator | None): source of the permutations when
+            shuffling; give a seeded one for reproducible epochs. Default: ``None``
+            (PyTorch's global generator).
+
+    Shape:
+        - yields ``X[idx]`` of ``(B, ...)`` and ``y[idx]`` of ``(B, ...)``, ``B <= batch_size``.
+
+    Raises:
+        TypeError: if ``X``/``y`` are not tensors, ``batch_size`` is not an int,
+            or ``generator`` is not a ``torch.Generator``.
+        ValueError: if ``X`` and ``y`` disagree on ``N`` (both shapes named), ``N`` is 0,
+            or ``batch_size < 1``.
+
+    Book chapter: "Data pipelines" (label ``chap-data-pipelines``).
+    """
+
+    def __init__(
+        self,
+        X: Tensor,
+        y: Tensor,
+        batch_size: int = 64,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        if not isinstance(X, Tensor) or not isinstance(y, Tensor):
+            raise TypeError(f"X and y must be tensors, got {type(X).__name__} and {type(y).__name__}")
+        if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
+            raise ValueError(
+                f"X and y must have the same first dimension N, got X of shape {tuple(X.shape)} "
+                f"and y of shape {tuple(y.shape)}"
+            )
+        if len(X) == 0:
+            raise ValueError("X and y are empty: expected at least one sample")
+        self.batch_size = _check_positive_int(batch_size, "batch_size")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        self.X, self.y = X, y
+        self.shuffle, self.drop_last, self.generator = bool(shuffle), bool(drop_last), generator
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        N = len(self.X)
+        return N // self.batch_size if self.drop_last else -(-N // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        N = len(self.X)
+        order = torch.randperm(N, generator=self.generator) if self.shuffle else None
+        for batch in range(len(self)):
+            start = batch * self.batch_size
+            if order is None:  # a slice is a view: no copy at all
+                yield self.X[start : start + self.batch_size], self.y[start : start + self.batch_size]
+            else:
+                idx = order[start : start + self.batch_size]  # (B,)
+                yield self.X[idx], self.y[idx]
