@@ -16,7 +16,7 @@ BUILT  := _build/html/.build-ok
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export PYTHONHASHSEED := 0
 
-BOOK_SOURCES := _config.yml _toc.yml requirements.txt pyproject.toml tools/build_book.py \
+BOOK_SOURCES := _config.yml _toc.yml requirements.txt pyproject.toml $(wildcard tools/*.py) \
 	$(shell find book src -type f -not -path '*/__pycache__/*' -not -path '*.egg-info/*' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
 .PHONY: book test test-package test-site benchmark clean help
