@@ -1,0 +1,204 @@
+"""The handwritten digits that ship with scikit-learn, as tensors, split and normalised.
+
+The data: 1,797 grey-scale images of 8×8 pixels (values 0–16) of the digits
+0–9, written by 43 people, from the UCI "Optical Recognition of Handwritten
+Digits" data set (Alpaydin & Kaynak, 1998). scikit-learn bundles it
+(``sklearn.datasets.load_digits``), so nothing is downloaded.
+
+Book chapters: Part III ("A digit classifier, end to end", label
+``chap-digits-project``, and the chapters after it).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+__all__ = ["DigitSplits", "DigitsDataset", "Standardizer", "load_digits_tensors", "stratified_split"]
+
+#: Number of classes (the digits 0–9).
+NUM_CLASSES = 10
+#: Side of one image in pixels.
+IMAGE_SIZE = 8
+
+
+def load_digits_tensors(dtype: torch.dtype = torch.float32) -> tuple[Tensor, Tensor]:
+    """Return scikit-learn's bundled digits as tensors ``(X, y)``.
+
+    Args:
+        dtype (torch.dtype): floating dtype of ``X``. Default: ``torch.float32``.
+
+    Shape:
+        - X: :math:`(N, 64)`, pixel intensities in ``[0, 16]``, row-major 8×8 images.
+        - y: :math:`(N,)`, ``torch.int64`` labels in ``[0, 9]``; :math:`N = 1797`.
+
+    Raises:
+        TypeError: if ``dtype`` is not a floating ``torch.dtype``.
+    """
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    X = torch.as_tensor(bunch.data, dtype=dtype)  # (N, 64)
+    y = torch.as_tensor(bunch.target, dtype=torch.int64)  # (N,)
+    return X, y
+
+
+class DigitSplits(NamedTuple):
+    """Index tensors of a train/validation/test split (disjoint, covering every sample)."""
+
+    train: Tensor
+    val: Tensor
+    test: Tensor
+
+
+def stratified_split(
+    y: Tensor, val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0
+) -> DigitSplits:
+    """Split sample indices into train/validation/test with the class proportions of ``y`` in each.
+
+    Uses scikit-learn's ``train_test_split(..., stratify=...)`` twice: first
+    the test set off the whole, then the validation set off the rest.
+
+    Args:
+        y (Tensor): class labels, ``(N,)``, integer dtype.
+        val_fraction (float): fraction of all samples for validation, in ``(0, 1)``. Default: 0.15.
+        test_fraction (float): fraction of all samples for testing, in ``(0, 1)``. Default: 0.15.
+        seed (int): seed of the shuffling. Default: 0.
+
+    Returns:
+        DigitSplits: sorted ``int64`` index tensors ``train``, ``val``, ``test``.
+
+    Raises:
+        TypeError: if ``y`` is not an integer tensor or ``seed`` not an int.
+        ValueError: if ``y`` is not 1-D, or the fractions are not in ``(0, 1)``
+            with a sum below 1.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not isinstance(y, Tensor) or y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise TypeError(f"y must be an integer tensor of labels, got {type(y).__name__} {getattr(y, 'dtype', '')}")
+    if y.ndim != 1:
+        raise ValueError(f"expected y of shape (N,), got {tuple(y.shape)}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0.0 < value < 1.0:
+            raise ValueError(f"{name} must be in (0, 1), got {value}")
+    if val_fraction + test_fraction >= 1.0:
+        raise ValueError(f"val_fraction + test_fraction must be below 1, got {val_fraction + test_fraction}")
+    indices = torch.arange(len(y)).numpy()
+    labels = y.numpy()
+    rest, test = train_test_split(indices, test_size=test_fraction, stratify=labels, random_state=seed)
+    # The validation fraction is of the whole set, so rescale it to what is left.
+    train, val = train_test_split(
+        rest, test_size=val_fraction / (1.0 - test_fraction), stratify=labels[rest], random_state=seed
+    )
+    as_sorted = lambda a: torch.as_tensor(a, dtype=torch.int64).sort().values  # noqa: E731
+    return DigitSplits(as_sorted(train), as_sorted(val), as_sorted(test))
+
+
+class Standardizer:
+    r"""Per-feature standardisation :math:`x' = (x - \mu) / \sigma`, with :math:`\mu, \sigma` fitted on training data only.
+
+    Fitting on the training split alone keeps any information about the
+    validation and test samples out of the model. A feature that is constant
+    in training (:math:`\sigma = 0`, e.g. a corner pixel that is always 0) is
+    only centred (:math:`\sigma` is taken as 1).
+
+    Shape:
+        - fit: ``X`` of ``(N, D)``; ``mean`` and ``std`` become ``(D,)``.
+        - transform: ``(M, D)`` → ``(M, D)``.
+
+    Raises:
+        RuntimeError: on ``transform`` before ``fit``.
+        ValueError: if ``X`` is not 2-D, or has another ``D`` than was fitted.
+    """
+
+    def __init__(self) -> None:
+        self.mean: Tensor | None = None
+        self.std: Tensor | None = None
+
+    @staticmethod
+    def _check(X: object) -> Tensor:
+        if not isinstance(X, Tensor) or not X.dtype.is_floating_point:
+            raise TypeError(f"expected a floating tensor X, got {type(X).__name__} {getattr(X, 'dtype', '')}")
+        if X.ndim != 2:
+            raise ValueError(f"expected X of shape (N, D), got {tuple(X.shape)}")
+        return X
+
+    def fit(self, X: Tensor) -> Standardizer:
+        """Compute the per-feature mean and standard deviation of ``X``; return ``self``."""
+        X = self._check(X)
+        if len(X) < 2:
+            raise ValueError(f"need at least 2 samples to fit, got X of shape {tuple(X.shape)}")
+        self.mean = X.mean(dim=0)  # (D,)
+        std = X.std(dim=0)  # (D,)
+        self.std = torch.where(std > 0, std, torch.ones_like(std))
+        return self
+
+    def transform(self, X: Tensor) -> Tensor:
+        """Return ``(X - mean) / std`` with the fitted statistics."""
+        X = self._check(X)
+        if self.mean is None or self.std is None:
+            raise RuntimeError("Standardizer.transform called before fit")
+        if X.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"expected X with {self.mean.shape[0]} features, got {tuple(X.shape)}")
+        return (X - self.mean) / self.std
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """The fitted statistics as plain tensors (safe for ``torch.load(weights_only=True)``)."""
+        if self.mean is None or self.std is None:
+            raise RuntimeError("Standardizer.state_dict called before fit")
+        return {"mean": self.mean.clone(), "std": self.std.clone()}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Restore statistics saved by :meth:`state_dict`."""
+        if set(state) != {"mean", "std"}:
+            raise ValueError(f"expected keys {{'mean', 'std'}}, got {sorted(state)}")
+        if state["mean"].shape != state["std"].shape or state["mean"].ndim != 1:
+            raise ValueError(
+                f"expected mean and std of one shape (D,), got {tuple(state['mean'].shape)} and {tuple(state['std'].shape)}"
+            )
+        self.mean, self.std = state["mean"].clone(), state["std"].clone()
+
+
+class DigitsDataset(Dataset):
+    """A map-style dataset over digit images and labels, flat or as 1-channel images.
+
+    Args:
+        X (Tensor): pixel features, ``(N, 64)``, already normalised as wanted.
+        y (Tensor): labels, ``(N,)``, ``int64`` in ``[0, 9]``.
+        as_images (bool): return each sample as ``(1, 8, 8)`` (for convolutional
+            networks) instead of ``(64,)``. Default: ``False``.
+
+    Shape:
+        - ``dataset[i]``: ``(x, y)`` with ``x`` of ``(64,)`` or ``(1, 8, 8)`` and ``y`` a 0-d int64.
+
+    Raises:
+        ValueError: if ``X`` is not ``(N, 64)``, ``y`` not ``(N,)``, or a label is outside ``[0, 9]``.
+        TypeError: if ``y`` is not ``int64``.
+    """
+
+    def __init__(self, X: Tensor, y: Tensor, as_images: bool = False) -> None:
+        if not isinstance(X, Tensor) or X.ndim != 2 or X.shape[1] != IMAGE_SIZE * IMAGE_SIZE:
+            raise ValueError(f"expected X of shape (N, 64), got {tuple(getattr(X, 'shape', ()))}")
+        if not isinstance(y, Tensor) or y.dtype != torch.int64:
+            raise TypeError(f"expected y of dtype torch.int64, got {getattr(y, 'dtype', type(y).__name__)}")
+        if y.shape != (len(X),):
+            raise ValueError(f"expected y of shape ({len(X)},), got {tuple(y.shape)}")
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= NUM_CLASSES):
+            bad = int(y[(y < 0) | (y >= NUM_CLASSES)][0])
+            raise ValueError(f"labels must be in [0, {NUM_CLASSES}), got {bad}")
+        self.X = X.reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE) if as_images else X  # (N, 1, 8, 8) or (N, 64)
+        self.y = y
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return self.X[index], self.y[index]
