@@ -1,4 +1,4 @@
-"""Loss functions that refuse mismatched shapes instead of broadcasting them.
+r"""Loss functions written from their formulas, refusing mismatched shapes.
 
 PyTorch's element-wise losses broadcast their two arguments: a prediction of
 shape ``(N, 1)`` against a target of shape ``(N,)`` silently becomes an
@@ -6,14 +6,36 @@ shape ``(N, 1)`` against a target of shape ``(N,)`` silently becomes an
 wrong number with no error (``torch.nn.functional.mse_loss`` only warns). The
 losses here raise instead.
 
-Book section: {ref}`chap-linear-regression`.
+Regression losses (:func:`mse_loss`, :func:`l1_loss`, :func:`huber_loss`),
+binary cross-entropy on probabilities (:func:`bce_loss`) and, stably, on logits
+(:func:`bce_with_logits_loss`), and softmax cross-entropy
+(:func:`log_softmax`, :func:`nll_loss`, :func:`cross_entropy`, with its
+gradient :func:`cross_entropy_grad`). The tests check each against its
+``torch.nn.functional`` counterpart.
+
+Book sections: {ref}`chap-linear-regression` (MSE) and
+{ref}`chap-loss-functions` (everything else).
 """
 
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import Tensor
 
-__all__ = ["check_same_shape", "mse_loss"]
+__all__ = [
+    "check_same_shape",
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "bce_loss",
+    "bce_with_logits_loss",
+    "log_softmax",
+    "nll_loss",
+    "cross_entropy",
+    "cross_entropy_grad",
+]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -79,3 +101,360 @@ def mse_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     if reduction == "sum":
         return squared_error.sum()
     return squared_error
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _check_reduction(reduction: object) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction  # type: ignore[return-value]
+
+
+def _check_floating(t: Tensor, arg_name: str, name: str) -> None:
+    if not t.dtype.is_floating_point:
+        raise TypeError(f"{name} expected {arg_name} to be a floating tensor, got dtype {t.dtype}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_pair(y_hat: object, y: object, name: str, reduction: object) -> None:
+    check_same_shape(y_hat, y, name)
+    _check_floating(y_hat, "y_hat", name)  # type: ignore[arg-type]
+    _check_floating(y, "y", name)  # type: ignore[arg-type]
+    _check_reduction(reduction)
+
+
+def _check_logits_2d(Z: object, arg_name: str, name: str) -> Tensor:
+    if not isinstance(Z, Tensor):
+        raise TypeError(f"{name} expected {arg_name} to be a torch.Tensor, got {type(Z).__name__}")
+    _check_floating(Z, arg_name, name)
+    if Z.ndim != 2:
+        raise ValueError(f"{name} expected {arg_name} of shape (N, C), got {tuple(Z.shape)}")
+    return Z
+
+
+def _check_class_targets(y: object, N: int, C: int, name: str) -> Tensor:
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{name} expected y to be a torch.Tensor, got {type(y).__name__}")
+    if y.dtype != torch.int64:
+        raise TypeError(f"{name} expected y to hold class indices of dtype torch.int64, got dtype {y.dtype}")
+    if y.shape != (N,):
+        raise ValueError(f"{name} expected y of shape ({N},), got {tuple(y.shape)}")
+    bad = ((y < 0) | (y >= C)).nonzero()
+    if bad.numel() > 0:
+        i = int(bad[0, 0])
+        raise ValueError(f"{name} expected class indices in [0, {C}) for C={C}, got {int(y[i])} at index {i}")
+    return y
+
+
+# ---------------------------------------------------------------- regression
+
+
+def l1_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Mean absolute error: :math:`\mathcal L = \frac{1}{n} \sum_k |\hat y_k - y_k|`.
+
+    Its gradient is :math:`\mathrm{sign}(\hat y_k - y_k) / n`: every residual
+    pulls with the same strength, however large, which makes L1 robust to
+    outliers. At a zero residual the derivative does not exist; like
+    autograd, the gradient there is 0.
+
+    Args:
+        y_hat (Tensor): predictions, floating.
+        y (Tensor): targets, floating, the same shape as ``y_hat``.
+        reduction (str): ``"mean"``, ``"sum"`` or ``"none"``. Default: ``"mean"``.
+
+    Shape:
+        - y_hat, y: any shape, the same for both.
+        - Output: a scalar, or the input shape if ``reduction="none"``.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.l1_loss(y_hat, y, reduction=reduction)``.
+
+    Raises:
+        TypeError: if an argument is not a floating tensor.
+        ValueError: if the shapes differ or ``reduction`` is unknown.
+
+    Reference: Goodfellow et al. (2016), section 6.2.1.2. Book: equation
+    ``eq-loss-l1`` in {ref}`sec-loss-regression`.
+    """
+    _check_pair(y_hat, y, "l1_loss", reduction)
+    return _reduce((y_hat - y).abs(), reduction)
+
+
+def huber_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    r"""Huber loss: :math:`\frac12 r^2` for :math:`|r| \le \delta`, else :math:`\delta(|r| - \frac12\delta)`, with :math:`r = \hat y - y`.
+
+    Quadratic (like MSE) for small residuals, linear (like L1) for large ones;
+    value and slope are continuous at :math:`|r| = \delta`.
+
+    Args:
+        y_hat (Tensor): predictions, floating.
+        y (Tensor): targets, floating, the same shape as ``y_hat``.
+        reduction (str): ``"mean"``, ``"sum"`` or ``"none"``. Default: ``"mean"``.
+        delta (float): where the quadratic part turns linear, positive. Default: 1.0.
+
+    Shape:
+        - y_hat, y: any shape, the same for both.
+        - Output: a scalar, or the input shape if ``reduction="none"``.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.huber_loss(y_hat, y, reduction=reduction, delta=delta)``.
+
+    Raises:
+        TypeError: if an argument is not a floating tensor, or ``delta`` not a number.
+        ValueError: if the shapes differ, ``reduction`` is unknown or ``delta`` is not positive.
+
+    Reference: Huber (1964), equation (9). Book: equation ``eq-loss-huber``
+    in {ref}`sec-loss-regression`.
+    """
+    _check_pair(y_hat, y, "huber_loss", reduction)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)):
+        raise TypeError(f"huber_loss expected delta to be a float, got {type(delta).__name__}")
+    if not (math.isfinite(delta) and delta > 0):
+        raise ValueError(f"huber_loss expected a positive finite delta, got {delta}")
+    r = (y_hat - y).abs()
+    loss = torch.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- binary cross-entropy
+
+
+def bce_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Binary cross-entropy on probabilities: :math:`\ell = -[y \log \hat y + (1 - y) \log(1 - \hat y)]`.
+
+    The naive form: it takes probabilities :math:`\hat y = \sigma(z)`, so for
+    large :math:`|z|` the sigmoid has already rounded to exactly 0 or 1 and a
+    logarithm returns ``-inf`` (or ``0 * -inf = nan``). Use
+    :func:`bce_with_logits_loss` on logits instead.
+
+    Note:
+        ``torch.nn.functional.binary_cross_entropy`` clamps each logarithm at
+        :math:`-100`, so where this function returns ``inf`` or ``nan``
+        PyTorch returns a finite number, which is still wrong when the true
+        loss exceeds 100. Inside :math:`(0, 1)` the two agree.
+
+    Args:
+        y_hat (Tensor): predicted probabilities, floating, in :math:`[0, 1]`.
+        y (Tensor): targets in :math:`[0, 1]` (0/1 labels or soft labels),
+            floating, the same shape as ``y_hat``.
+        reduction (str): ``"mean"``, ``"sum"`` or ``"none"``. Default: ``"mean"``.
+
+    Shape:
+        - y_hat, y: any shape, the same for both, e.g. :math:`(N, 1)`.
+        - Output: a scalar, or the input shape if ``reduction="none"``.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.binary_cross_entropy`` for
+        ``y_hat`` strictly inside :math:`(0, 1)`.
+
+    Raises:
+        TypeError: if an argument is not a floating tensor.
+        ValueError: if the shapes differ, ``reduction`` is unknown, or some
+            ``y_hat`` lies outside :math:`[0, 1]`.
+
+    Reference: Goodfellow et al. (2016), section 6.2.2.2. Book: equation
+    ``eq-loss-bce`` in {ref}`sec-loss-bce`.
+    """
+    _check_pair(y_hat, y, "bce_loss", reduction)
+    outside = ((y_hat < 0) | (y_hat > 1)).nonzero()
+    if outside.numel() > 0:
+        bad = y_hat[tuple(outside[0])].item()
+        raise ValueError(f"bce_loss expected probabilities y_hat in [0, 1], got {bad} (pass logits to bce_with_logits_loss)")
+    loss = -(y * torch.log(y_hat) + (1 - y) * torch.log(1 - y_hat))
+    return _reduce(loss, reduction)
+
+
+def bce_with_logits_loss(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Binary cross-entropy on logits, stably: :math:`\ell = \max(z, 0) - z y + \log(1 + e^{-|z|})`.
+
+    Equal to :math:`-[y \log \sigma(z) + (1 - y) \log(1 - \sigma(z))]` but
+    never forms :math:`\sigma(z)`: the exponent :math:`-|z|` is never positive,
+    so nothing overflows, and ``log1p`` keeps :math:`\log(1 + e^{-|z|})` exact
+    when :math:`e^{-|z|}` is tiny.
+
+    Args:
+        Z (Tensor): logits :math:`z` (the pre-sigmoid outputs), floating.
+        y (Tensor): targets in :math:`[0, 1]`, floating, the same shape as ``Z``.
+        reduction (str): ``"mean"``, ``"sum"`` or ``"none"``. Default: ``"mean"``.
+
+    Shape:
+        - Z, y: any shape, the same for both, e.g. :math:`(N, 1)`.
+        - Output: a scalar, or the input shape if ``reduction="none"``.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.binary_cross_entropy_with_logits(Z, y, reduction=reduction)``.
+
+    Raises:
+        TypeError: if an argument is not a floating tensor.
+        ValueError: if the shapes differ or ``reduction`` is unknown.
+
+    Reference: Goodfellow et al. (2016), section 6.2.2.2 (equation 6.33 writes
+    the loss as a softplus). Book: equation ``eq-loss-bce-stable`` in
+    {ref}`sec-loss-bce`.
+    """
+    _check_pair(Z, y, "bce_with_logits_loss", reduction)
+    loss = Z.clamp(min=0) - Z * y + torch.log1p(torch.exp(-Z.abs()))
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- softmax cross-entropy
+
+
+def log_softmax(Z: Tensor, dim: int = -1) -> Tensor:
+    r"""Log-softmax via log-sum-exp: :math:`\log \mathrm{softmax}(\mathbf z)_k = z_k - m - \log \sum_j e^{z_j - m}`, :math:`m = \max_j z_j`.
+
+    Shifting by the maximum changes nothing mathematically and keeps every
+    exponent at most 0, so nothing overflows; the largest term is
+    :math:`e^0 = 1`, so the sum is at least 1 and its logarithm is finite.
+
+    Args:
+        Z (Tensor): logits, floating, at least 1-D.
+        dim (int): the dimension to normalise over. Default: -1.
+
+    Shape:
+        - Input: any shape with at least one dimension, e.g. :math:`(N, C)`.
+        - Output: the same shape.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.log_softmax(Z, dim)``.
+
+    Raises:
+        TypeError: if ``Z`` is not a floating tensor or ``dim`` not an int.
+        ValueError: if ``Z`` is 0-d or ``dim`` is out of range.
+
+    Reference: Bridle (1990) for softmax; Goodfellow et al. (2016), section
+    4.1 for the shift. Book: equations ``eq-loss-logsumexp`` and
+    ``eq-loss-log-softmax`` in {ref}`sec-loss-softmax`.
+    """
+    if not isinstance(Z, Tensor):
+        raise TypeError(f"log_softmax expected Z to be a torch.Tensor, got {type(Z).__name__}")
+    _check_floating(Z, "Z", "log_softmax")
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"log_softmax expected dim to be an int, got {type(dim).__name__}: {dim!r}")
+    if Z.ndim == 0:
+        raise ValueError("log_softmax expected Z with at least 1 dimension, got a 0-d tensor")
+    if not -Z.ndim <= dim < Z.ndim:
+        raise ValueError(f"log_softmax expected dim in [{-Z.ndim}, {Z.ndim - 1}] for a {Z.ndim}-d Z, got {dim}")
+    m = Z.amax(dim=dim, keepdim=True).detach()  # (N, 1) for (N, C); a constant shift, so no gradient needed
+    logsumexp = m + torch.log(torch.exp(Z - m).sum(dim=dim, keepdim=True))  # (N, 1)
+    return Z - logsumexp  # (N, C)
+
+
+def nll_loss(log_y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Negative log-likelihood of class indices: :math:`\mathcal L = -\frac1N \sum_i \log \hat Y_{i, y_i}`.
+
+    Picks, in each row, the log-probability of the true class.
+
+    Args:
+        log_y_hat (Tensor): log-probabilities :math:`\log \hat Y`, floating,
+            e.g. the output of :func:`log_softmax`.
+        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, C)`.
+        reduction (str): ``"mean"`` (divide by :math:`N`), ``"sum"`` or
+            ``"none"``. Default: ``"mean"``.
+
+    Shape:
+        - log_y_hat: :math:`(N, C)`.
+        - y: :math:`(N,)`.
+        - Output: a scalar, or :math:`(N,)` if ``reduction="none"``.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.nll_loss(log_y_hat, y, reduction=reduction)``.
+
+    Raises:
+        TypeError: if ``log_y_hat`` is not a floating tensor or ``y`` not int64.
+        ValueError: if ``log_y_hat`` is not 2-D, ``y`` is not of shape
+            :math:`(N,)`, a class index is outside :math:`[0, C)` (the message
+            names the value and :math:`C`), or ``reduction`` is unknown.
+
+    Reference: Goodfellow et al. (2016), section 6.2.1.1. Book: equation
+    ``eq-loss-ce`` in {ref}`sec-loss-softmax`.
+    """
+    _check_logits_2d(log_y_hat, "log_y_hat", "nll_loss")
+    N, C = log_y_hat.shape
+    _check_class_targets(y, N, C, "nll_loss")
+    _check_reduction(reduction)
+    picked = log_y_hat.gather(1, y.unsqueeze(1)).squeeze(1)  # (N, C) -> (N, 1) -> (N,)
+    return _reduce(-picked, reduction)
+
+
+def cross_entropy(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Softmax cross-entropy on logits: :math:`\mathcal L = \frac1N \sum_i \big(\log \sum_j e^{Z_{ij}} - Z_{i, y_i}\big)`.
+
+    Exactly ``nll_loss(log_softmax(Z), y)``: the log-sum-exp shift of
+    :func:`log_softmax` makes it finite for any finite logits.
+
+    Args:
+        Z (Tensor): logits, floating.
+        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, C)`.
+        reduction (str): ``"mean"``, ``"sum"`` or ``"none"``. Default: ``"mean"``.
+
+    Shape:
+        - Z: :math:`(N, C)`.
+        - y: :math:`(N,)`.
+        - Output: a scalar, or :math:`(N,)` if ``reduction="none"``.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.cross_entropy(Z, y, reduction=reduction)``.
+
+    Raises:
+        TypeError: if ``Z`` is not a floating tensor or ``y`` not int64.
+        ValueError: as :func:`nll_loss`.
+
+    Note:
+        PyTorch's ``cross_entropy`` also accepts class probabilities as
+        targets, class weights and label smoothing; this one takes class
+        indices only.
+
+    Reference: Bridle (1990); Goodfellow et al. (2016), section 6.2.2.3.
+    Book: equation ``eq-loss-ce`` in {ref}`sec-loss-softmax`.
+    """
+    _check_logits_2d(Z, "Z", "cross_entropy")
+    return nll_loss(log_softmax(Z, dim=1), y, reduction)
+
+
+def cross_entropy_grad(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Gradient of :func:`cross_entropy` with respect to the logits: :math:`\nabla_Z \mathcal L = (\hat Y - Y) / N`.
+
+    :math:`\hat Y = \mathrm{softmax}(Z)` row by row and :math:`Y` is the one-hot
+    encoding of ``y``. Without the division by :math:`N` for
+    ``reduction="sum"``.
+
+    Args:
+        Z (Tensor): logits, floating.
+        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, C)`.
+        reduction (str): ``"mean"`` or ``"sum"``, the reduction of the loss
+            being differentiated. Default: ``"mean"``.
+
+    Shape:
+        - Z: :math:`(N, C)`. y: :math:`(N,)`.
+        - Output: :math:`(N, C)`, like ``Z``.
+
+    Returns:
+        Tensor: equal to ``torch.autograd.grad(cross_entropy(Z, y, reduction), Z)``.
+
+    Raises:
+        TypeError: if ``Z`` is not a floating tensor or ``y`` not int64.
+        ValueError: if shapes or class indices are invalid, or ``reduction``
+            is not ``"mean"`` or ``"sum"`` (``"none"`` gives no scalar to differentiate).
+
+    Reference: Bridle (1990); Goodfellow et al. (2016), section 6.2.2.3.
+    Book: equation ``eq-loss-ce-grad`` in {ref}`sec-loss-ce-gradient`.
+    """
+    _check_logits_2d(Z, "Z", "cross_entropy_grad")
+    N, C = Z.shape
+    _check_class_targets(y, N, C, "cross_entropy_grad")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"cross_entropy_grad expected reduction 'mean' or 'sum', got {reduction!r}")
+    y_hat = torch.exp(log_softmax(Z, dim=1))  # (N, C), rows sum to 1
+    Y = torch.nn.functional.one_hot(y, C).to(Z.dtype)  # (N,) -> (N, C)
+    grad = y_hat - Y  # (N, C)
+    return grad / N if reduction == "mean" else grad
