@@ -1,0 +1,605 @@
+r"""Optimizers from scratch: SGD (with momentum and Nesterov), RMSprop, Adam and AdamW.
+
+Each optimizer is a :class:`torch.optim.Optimizer` subclass with PyTorch's
+argument names, so one ``**kwargs`` dict builds both the book's optimizer and
+``torch.optim``'s, and the tests check that they move the parameters
+identically. The updates are written as readable loops over the parameters,
+with the equation of each line beside it; ``torch.optim`` computes the same
+numbers with fused multi-tensor kernels.
+
+The module also holds the two-dimensional test functions the chapter draws
+(:func:`rosenbrock`, :func:`ill_conditioned_quadratic`), a helper that records
+an optimizer's path on them (:func:`trajectory`), and the twin-model
+comparison with ``torch.optim`` (:func:`train_twins`).
+
+Book section: {ref}`chap-optimizers`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "SGD",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "rosenbrock",
+    "ill_conditioned_quadratic",
+    "trajectory",
+    "train_twins",
+]
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
+    return float(value)
+
+
+def _check_lr(lr: object) -> float:
+    lr = _check_number(lr, "lr")
+    if not (math.isfinite(lr) and lr >= 0.0):
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return lr
+
+
+def _check_nonnegative(value: object, name: str, label: str) -> float:
+    value = _check_number(value, name)
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(f"Invalid {label} value: {value} (expected a finite number >= 0)")
+    return value
+
+
+def _check_unit_interval(value: object, name: str, label: str) -> float:
+    value = _check_number(value, name)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"Invalid {label}: {value} (expected 0 <= {name} < 1)")
+    return value
+
+
+def _check_betas(betas: object) -> tuple[float, float]:
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a tuple of two floats, got {betas!r}")
+    beta1 = _check_unit_interval(betas[0], "betas[0]", "beta parameter at index 0")
+    beta2 = _check_unit_interval(betas[1], "betas[1]", "beta parameter at index 1")
+    return beta1, beta2
+
+
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------- SGD
+
+
+class SGD(torch.optim.Optimizer):
+    r"""Stochastic gradient descent with momentum: :math:`\theta_t = \theta_{t-1} - \eta\, b_t`.
+
+    One step, for every parameter :math:`\theta` with gradient :math:`g_t`
+    (equations ``eq-optim-sgd``, ``eq-optim-buffer`` and ``eq-optim-nesterov``):
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0)\\
+        b_t &= \mu b_{t-1} + (1 - \tau) g_t, \qquad b_1 = g_1 \\
+        \theta_t &= \theta_{t-1} - \eta\, b_t \quad
+            \text{or, with Nesterov,} \quad \theta_t = \theta_{t-1} - \eta\,(g_t + \mu b_t)
+
+    With ``momentum=0`` this is plain (minibatch) gradient descent,
+    :math:`\theta_t = \theta_{t-1} - \eta g_t`.
+
+    Args:
+        params (iterable): parameters (or parameter-group dicts) to optimize.
+        lr (float): learning rate :math:`\eta \ge 0`. Default: 1e-3.
+        momentum (float): momentum factor :math:`\mu \ge 0`. Default: 0.
+        dampening (float): dampening :math:`\tau` of the momentum. Default: 0.
+        weight_decay (float): L2 penalty :math:`\lambda \ge 0`, added to the gradient. Default: 0.
+        nesterov (bool): use Nesterov's look-ahead form. Default: False.
+
+    Shape:
+        Parameters of any shape; the momentum buffer has the parameter's shape.
+
+    Raises:
+        TypeError: if a hyper-parameter has the wrong type.
+        ValueError: ``Invalid learning rate: -0.1`` and similar for a negative
+            ``momentum`` or ``weight_decay``; ``Nesterov momentum requires a
+            momentum and zero dampening`` as in ``torch.optim.SGD``.
+
+    Note:
+        As in ``torch.optim.SGD``, the buffer starts at the first gradient
+        (:math:`b_1 = g_1`, not :math:`(1-\tau) g_1`), and the learning rate
+        multiplies the buffer rather than entering it. Sutskever et al. (2013,
+        eq. 1-4) write :math:`v_t = \mu v_{t-1} - \eta g_t`,
+        :math:`\theta_t = \theta_{t-1} + v_t`, with :math:`v_0 = 0`, and evaluate
+        Nesterov's gradient at the look-ahead point :math:`\theta + \mu v`. For
+        a constant learning rate and :math:`\tau = 0` the two give the same
+        iterates (:math:`v_t = -\eta b_t`); they differ when the learning rate
+        changes during training, and PyTorch's Nesterov step is the
+        reparametrised form in which the gradient is taken at the current point.
+
+    Reference: Polyak (1964), heavy-ball method; Sutskever et al. (2013),
+    section 2, eq. 1-4. Book section: {ref}`sec-optim-momentum`.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        lr = _check_lr(lr)
+        momentum = _check_nonnegative(momentum, "momentum", "momentum")
+        dampening = _check_number(dampening, "dampening")
+        weight_decay = _check_nonnegative(weight_decay, "weight_decay", "weight_decay")
+        nesterov = _check_bool(nesterov, "nesterov")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(
+                "Nesterov momentum requires a momentum and zero dampening, "
+                f"got momentum={momentum} and dampening={dampening}"
+            )
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+        """Take one step for every parameter that has a gradient; return ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if group["weight_decay"] != 0:
+                    g = g + group["weight_decay"] * p  # L2 penalty: grad of (lambda/2)||theta||^2
+                if mu != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        b = g.clone()  # b_1 = g_1
+                    else:
+                        b = mu * state["momentum_buffer"] + (1 - tau) * g  # b_t = mu b_{t-1} + (1 - tau) g_t
+                    state["momentum_buffer"] = b
+                    g = g + mu * b if group["nesterov"] else b  # Nesterov: g_t + mu b_t
+                p -= lr * g  # theta_t = theta_{t-1} - lr * g
+        return loss
+
+
+# ---------------------------------------------------------------- RMSprop
+
+
+class RMSprop(torch.optim.Optimizer):
+    r"""RMSprop: divide the gradient by a running RMS, :math:`\theta_t = \theta_{t-1} - \eta\, g_t / (\sqrt{v_t} + \epsilon)`.
+
+    One step, for every parameter (equations ``eq-optim-rms-v`` and ``eq-optim-rms-step``):
+
+    .. math::
+        v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2, \qquad v_0 = 0 \\
+        \bar g_t &= \alpha \bar g_{t-1} + (1 - \alpha) g_t, \quad
+            d_t = \sqrt{v_t - \bar g_t^2} + \epsilon \quad \text{(centered)} \\
+        d_t &= \sqrt{v_t} + \epsilon \quad \text{(otherwise)} \\
+        \theta_t &= \theta_{t-1} - \eta\, g_t / d_t \quad \text{or, with momentum,} \quad
+            b_t = \mu b_{t-1} + g_t / d_t,\; \theta_t = \theta_{t-1} - \eta b_t
+
+    Args:
+        params (iterable): parameters (or parameter-group dicts) to optimize.
+        lr (float): learning rate :math:`\eta \ge 0`. Default: 1e-2.
+        alpha (float): smoothing constant :math:`0 \le \alpha < 1`. Default: 0.99.
+        eps (float): :math:`\epsilon \ge 0`, added to :math:`\sqrt{v_t}`. Default: 1e-8.
+        weight_decay (float): L2 penalty :math:`\lambda \ge 0`, added to the gradient. Default: 0.
+        momentum (float): momentum factor :math:`\mu \ge 0`. Default: 0.
+        centered (bool): divide by an estimate of the gradient's standard
+            deviation instead of its RMS. Default: False.
+
+    Shape:
+        Parameters of any shape; every state tensor has the parameter's shape.
+
+    Raises:
+        TypeError: if a hyper-parameter has the wrong type.
+        ValueError: ``Invalid learning rate: -0.1``, ``Invalid alpha: 1.0 ...``,
+            ``Invalid epsilon value: ...`` and similar.
+
+    Note:
+        Like ``torch.optim.RMSprop``, :math:`\epsilon` is added *outside* the
+        square root; the lecture (and TensorFlow's implementation) adds it
+        inside, :math:`\sqrt{v_t + \epsilon}`. The lecture also has no momentum
+        or centering; those follow Graves (2013), as PyTorch does.
+
+    Reference: Tieleman and Hinton (2012), Coursera lecture 6.5.
+    Book section: {ref}`sec-optim-rmsprop`.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        lr = _check_lr(lr)
+        alpha = _check_unit_interval(alpha, "alpha", "alpha")
+        eps = _check_nonnegative(eps, "eps", "epsilon")
+        weight_decay = _check_nonnegative(weight_decay, "weight_decay", "weight_decay")
+        momentum = _check_nonnegative(momentum, "momentum", "momentum")
+        centered = _check_bool(centered, "centered")
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+        """Take one step for every parameter that has a gradient; return ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if group["weight_decay"] != 0:
+                    g = g + group["weight_decay"] * p
+                state = self.state[p]
+                if not state:
+                    state["square_avg"] = torch.zeros_like(p)  # v_0 = 0
+                    state["grad_avg"] = torch.zeros_like(p)
+                    state["momentum_buffer"] = torch.zeros_like(p)
+                v = alpha * state["square_avg"] + (1 - alpha) * g * g  # v_t = alpha v_{t-1} + (1 - alpha) g_t^2
+                state["square_avg"] = v
+                if group["centered"]:
+                    g_bar = alpha * state["grad_avg"] + (1 - alpha) * g  # running mean of g
+                    state["grad_avg"] = g_bar
+                    denom = (v - g_bar * g_bar).sqrt() + eps  # sqrt(Var g) + eps
+                else:
+                    denom = v.sqrt() + eps  # eps outside the square root
+                if mu > 0:
+                    b = mu * state["momentum_buffer"] + g / denom  # b_t = mu b_{t-1} + g_t / d_t
+                    state["momentum_buffer"] = b
+                    p -= lr * b
+                else:
+                    p -= lr * g / denom  # theta_t = theta_{t-1} - lr g_t / d_t
+        return loss
+
+
+# ---------------------------------------------------------------- Adam and AdamW
+
+
+class Adam(torch.optim.Optimizer):
+    r"""Adam: bias-corrected moment estimates, :math:`\theta_t = \theta_{t-1} - \eta\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)`.
+
+    One step, for every parameter (Kingma and Ba 2015, Algorithm 1; equations
+    ``eq-optim-adam-m`` to ``eq-optim-adam-step``):
+
+    .. math::
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2, \qquad m_0 = v_0 = 0 \\
+        \hat m_t &= m_t / (1 - \beta_1^t), \qquad \hat v_t = v_t / (1 - \beta_2^t) \\
+        \theta_t &= \theta_{t-1} - \eta\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+
+    Args:
+        params (iterable): parameters (or parameter-group dicts) to optimize.
+        lr (float): learning rate :math:`\eta \ge 0`. Default: 1e-3.
+        betas (tuple[float, float]): decay rates :math:`(\beta_1, \beta_2)`,
+            each in :math:`[0, 1)`. Default: ``(0.9, 0.999)``.
+        eps (float): :math:`\epsilon \ge 0`, added to :math:`\sqrt{\hat v_t}`. Default: 1e-8.
+        weight_decay (float): L2 penalty :math:`\lambda \ge 0`, *added to the
+            gradient* before the moments (:class:`AdamW` decouples it). Default: 0.
+
+    Shape:
+        Parameters of any shape; ``exp_avg`` (:math:`m`) and ``exp_avg_sq``
+        (:math:`v`) have the parameter's shape.
+
+    Raises:
+        TypeError: if a hyper-parameter has the wrong type.
+        ValueError: ``Invalid learning rate: -0.1``, ``Invalid beta parameter
+            at index 0: 1.0 ...``, ``Invalid epsilon value: ...``, ``Invalid
+            weight_decay value: ...``.
+
+    Note:
+        Algorithm 1 of the paper is followed exactly, with :math:`\epsilon`
+        outside the square root, as in ``torch.optim.Adam``. The paper's
+        "more efficient" ordering (section 2) folds the bias corrections into
+        the step size and so scales :math:`\epsilon` by
+        :math:`\sqrt{1-\beta_2^t}`; PyTorch does not. Weight decay here is
+        L2 regularisation, which Loshchilov and Hutter (2019) show is *not*
+        weight decay for Adam.
+
+    Reference: Kingma and Ba (2015), Algorithm 1. Book section: {ref}`sec-optim-adam`.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        lr = _check_lr(lr)
+        betas = _check_betas(betas)
+        eps = _check_nonnegative(eps, "eps", "epsilon")
+        weight_decay = _check_nonnegative(weight_decay, "weight_decay", "weight_decay")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    #: AdamW sets this: shrink the parameter instead of adding the L2 gradient.
+    decoupled_weight_decay = False
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+        """Take one step for every parameter that has a gradient; return ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)  # m_0 = 0
+                    state["exp_avg_sq"] = torch.zeros_like(p)  # v_0 = 0
+                state["step"] += 1
+                t = state["step"]
+                if wd != 0:
+                    if self.decoupled_weight_decay:
+                        p *= 1 - lr * wd  # AdamW: theta <- (1 - lr lambda) theta, outside the moments
+                    else:
+                        g = g + wd * p  # Adam: L2 gradient, which then gets normalised like g
+                m = beta1 * state["exp_avg"] + (1 - beta1) * g  # m_t
+                v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g  # v_t
+                state["exp_avg"], state["exp_avg_sq"] = m, v
+                m_hat = m / (1 - beta1**t)  # bias correction: E[m_t] = (1 - beta1^t) E[g]
+                v_hat = v / (1 - beta2**t)
+                p -= lr * m_hat / (v_hat.sqrt() + eps)  # theta_t
+        return loss
+
+
+class AdamW(Adam):
+    r"""AdamW: Adam with decoupled weight decay, :math:`\theta_t = (1 - \eta\lambda)\theta_{t-1} - \eta\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)`.
+
+    The moments :math:`m_t, v_t` see only the loss gradient; the decay
+    shrinks the parameter directly, before the Adam step (equation
+    ``eq-optim-adamw``). Every other line is :class:`Adam`'s.
+
+    Args:
+        params (iterable): parameters (or parameter-group dicts) to optimize.
+        lr (float): learning rate :math:`\eta \ge 0`. Default: 1e-3.
+        betas (tuple[float, float]): :math:`(\beta_1, \beta_2)` in :math:`[0, 1)`. Default: ``(0.9, 0.999)``.
+        eps (float): :math:`\epsilon \ge 0`. Default: 1e-8.
+        weight_decay (float): decoupled decay :math:`\lambda \ge 0`. Default: 1e-2 (as ``torch.optim.AdamW``).
+
+    Shape:
+        Parameters of any shape.
+
+    Raises:
+        TypeError, ValueError: as :class:`Adam`.
+
+    Note:
+        Loshchilov and Hutter (2019, Algorithm 2, line 12) write the decay as
+        :math:`\eta_t \lambda \theta` with a schedule multiplier :math:`\eta_t`
+        separate from Adam's step size :math:`\alpha`; PyTorch (and this
+        class) multiply :math:`\lambda` by the learning rate ``lr`` itself.
+
+    Reference: Loshchilov and Hutter (2019), Algorithm 2. Book section: {ref}`sec-optim-adamw`.
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+# ---------------------------------------------------------------- test functions and helpers
+
+
+def _check_xy(xy: object) -> Tensor:
+    if not isinstance(xy, Tensor):
+        raise TypeError(f"expected xy to be a torch.Tensor, got {type(xy).__name__}")
+    if xy.shape[-1:] != (2,):
+        raise ValueError(f"expected xy of shape (..., 2), got {tuple(xy.shape)}")
+    return xy
+
+
+def rosenbrock(xy: Tensor, a: float = 1.0, b: float = 100.0) -> Tensor:
+    r"""Rosenbrock's banana function: :math:`f(x, y) = (a - x)^2 + b\,(y - x^2)^2`.
+
+    Its minimum :math:`f = 0` is at :math:`(a, a^2)`, at the end of a long,
+    narrow, curved valley, which makes it a classic test for optimizers.
+
+    Args:
+        xy (Tensor): points, the last dimension holding :math:`(x, y)`.
+        a (float): Default: 1.
+        b (float): Default: 100.
+
+    Shape:
+        - xy: :math:`(..., 2)`
+        - Output: :math:`(...)`
+
+    Returns:
+        Tensor: :math:`f` at every point, differentiable.
+
+    Raises:
+        TypeError: if ``xy`` is not a tensor.
+        ValueError: if its last dimension is not 2.
+
+    Reference: Rosenbrock (1960). Book section: {ref}`sec-optim-paths`.
+    """
+    xy = _check_xy(xy)
+    x, y = xy[..., 0], xy[..., 1]
+    return (a - x) ** 2 + b * (y - x**2) ** 2
+
+
+def ill_conditioned_quadratic(xy: Tensor, kappa: float = 25.0) -> Tensor:
+    r"""An axis-aligned quadratic bowl of condition number :math:`\kappa`: :math:`f(x, y) = \tfrac12 (x^2 + \kappa y^2)`.
+
+    Its Hessian is :math:`\operatorname{diag}(1, \kappa)`: gradient descent
+    must use :math:`\eta < 2/\kappa` to be stable along :math:`y`, and then
+    crawls along :math:`x` with factor :math:`1 - \eta` per step.
+
+    Args:
+        xy (Tensor): points, the last dimension holding :math:`(x, y)`.
+        kappa (float): condition number, :math:`\kappa \ge 1`. Default: 25.
+
+    Shape:
+        - xy: :math:`(..., 2)`
+        - Output: :math:`(...)`
+
+    Returns:
+        Tensor: :math:`f` at every point, differentiable; minimum 0 at the origin.
+
+    Raises:
+        TypeError: if ``xy`` is not a tensor.
+        ValueError: if its last dimension is not 2, or ``kappa < 1``.
+
+    Book section: {ref}`sec-optim-paths`.
+    """
+    xy = _check_xy(xy)
+    kappa = _check_number(kappa, "kappa")
+    if not kappa >= 1.0:
+        raise ValueError(f"Invalid kappa: {kappa} (expected a condition number >= 1)")
+    x, y = xy[..., 0], xy[..., 1]
+    return 0.5 * (x**2 + kappa * y**2)
+
+
+def trajectory(
+    f: Callable[[Tensor], Tensor],
+    start: tuple[float, float],
+    optimizer_cls: type[torch.optim.Optimizer],
+    num_steps: int,
+    **kwargs: object,
+) -> Tensor:
+    r"""Minimise a function of two variables and record every point: :math:`\theta_0, \theta_1, \dots, \theta_T`.
+
+    Args:
+        f (callable): maps a ``(2,)`` tensor to a scalar tensor.
+        start (tuple[float, float]): the starting point :math:`\theta_0`.
+        optimizer_cls (type): an optimizer class, ``SGD``, ``Adam``, or one of ``torch.optim``'s.
+        num_steps (int): number of steps :math:`T \ge 1`.
+        **kwargs: hyper-parameters for ``optimizer_cls`` (``lr``, ``momentum``, ...).
+
+    Shape:
+        - Output: :math:`(T + 1, 2)`, float64.
+
+    Returns:
+        Tensor: the path, row ``t`` the point after ``t`` steps.
+
+    Raises:
+        TypeError: if ``optimizer_cls`` is not an optimizer class or ``num_steps`` not an int.
+        ValueError: if ``start`` is not two numbers or ``num_steps < 1``.
+
+    Book section: {ref}`sec-optim-paths`.
+    """
+    if not (isinstance(optimizer_cls, type) and issubclass(optimizer_cls, torch.optim.Optimizer)):
+        raise TypeError(f"optimizer_cls must be a torch.optim.Optimizer subclass, got {optimizer_cls!r}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int):
+        raise TypeError(f"num_steps must be an int, got {type(num_steps).__name__}")
+    if num_steps < 1:
+        raise ValueError(f"Invalid num_steps: {num_steps} (expected >= 1)")
+    if len(start) != 2:
+        raise ValueError(f"expected start of length 2, got {len(start)}")
+    theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)  # (2,)
+    optimizer = optimizer_cls([theta], **kwargs)
+    path = [theta.detach().clone()]
+    for _ in range(num_steps):
+        optimizer.zero_grad(set_to_none=True)
+        f(theta).backward()
+        optimizer.step()
+        path.append(theta.detach().clone())
+    return torch.stack(path)  # (T + 1, 2)
+
+
+def _small_mlp(generator: torch.Generator, D: int, H: int, O: int) -> nn.Sequential:  # noqa: E741
+    model = nn.Sequential(nn.Linear(D, H), nn.Tanh(), nn.Linear(H, O)).double()
+    with torch.no_grad():  # draw the weights from `generator`, not from the global generator
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64) / math.sqrt(p.shape[-1]))
+    return model
+
+
+def train_twins(
+    optimizer_cls: type[torch.optim.Optimizer],
+    reference_cls: type[torch.optim.Optimizer],
+    num_steps: int = 20,
+    seed: int = 0,
+    **kwargs: object,
+) -> tuple[list[Tensor], list[Tensor]]:
+    r"""Train two identical float64 MLPs, one per optimizer, on the same data; return both parameter lists.
+
+    The models are :math:`D=3 \to H=8 \to O=2` ``nn.Sequential`` networks
+    with ``tanh``, built from the same seed, fitted to the mean squared error
+    on :math:`N=16` random points, full batch, for ``num_steps`` steps. If the
+    two optimizers implement the same update, the parameters agree to
+    round-off.
+
+    Args:
+        optimizer_cls (type): the optimizer under test, e.g. :class:`Adam`.
+        reference_cls (type): the reference, e.g. ``torch.optim.Adam``. A
+            ``torch.optim`` class is built with ``foreach=False`` (its
+            per-parameter loop).
+        num_steps (int): number of steps. Default: 20.
+        seed (int): seed of the data and the initial weights. Default: 0.
+        **kwargs: hyper-parameters given to both optimizers.
+
+    Returns:
+        tuple[list[Tensor], list[Tensor]]: the final parameters of the two
+        models, in ``model.parameters()`` order.
+
+    Raises:
+        TypeError: if a class is not an optimizer class.
+        ValueError: if ``num_steps < 1``, or as the optimizers raise.
+
+    Book section: {ref}`sec-optim-check`.
+    """
+    from dlfoundations.seed import make_generator
+
+    for name, cls in (("optimizer_cls", optimizer_cls), ("reference_cls", reference_cls)):
+        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+            raise TypeError(f"{name} must be a torch.optim.Optimizer subclass, got {cls!r}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"Invalid num_steps: {num_steps!r} (expected an int >= 1)")
+    generator = make_generator(seed)
+    X = torch.randn(16, 3, generator=generator, dtype=torch.float64)  # (N, D)
+    y = torch.randn(16, 2, generator=generator, dtype=torch.float64)  # (N, O)
+    state = _small_mlp(generator, 3, 8, 2).state_dict()
+    results = []
+    for cls in (optimizer_cls, reference_cls):
+        model = _small_mlp(make_generator(seed), 3, 8, 2)
+        model.load_state_dict(state)  # identical starting weights
+        extra = {"foreach": False} if cls.__module__.startswith("torch.optim") else {}
+        optimizer = cls(model.parameters(), **kwargs, **extra)
+        for _ in range(num_steps):
+            optimizer.zero_grad(set_to_none=True)
+            loss = nn.functional.mse_loss(model(X), y)  # model(X): (N, O)
+            loss.backward()
+            optimizer.step()
+        results.append([p.detach().clone() for p in model.parameters()])
+    return results[0], results[1]

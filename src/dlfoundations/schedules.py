@@ -1,0 +1,198 @@
+r"""Learning-rate schedules as plain functions of the step: ``lr_at(step)``.
+
+Each function returns the learning rate to use at step :math:`t` (counting
+from 0), computed in closed form from its equation. They take the same
+arguments as the matching ``torch.optim.lr_scheduler`` class (``step_size``,
+``gamma``, ``T_max``, ``eta_min``, ``start_factor``, ``end_factor``,
+``total_iters``) plus the base learning rate ``lr``, and agree with it at
+every step: :func:`step_lr` with ``StepLR``, :func:`cosine_annealing_lr` with
+``CosineAnnealingLR`` and :func:`linear_lr` with ``LinearLR``.
+:func:`warmup_cosine_lr` chains a linear warm-up and a cosine decay.
+
+To drive an optimizer, set ``group["lr"] = lr_at(step)`` for every
+parameter group before each step, or wrap the function in
+``torch.optim.lr_scheduler.LambdaLR`` as a factor ``lr_at(step) / lr``.
+
+Book section: {ref}`sec-optim-schedules`.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["step_lr", "cosine_annealing_lr", "linear_lr", "warmup_cosine_lr"]
+
+
+def _check_step(step: object) -> int:
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise TypeError(f"step must be an int, got {type(step).__name__}: {step!r}")
+    if step < 0:
+        raise ValueError(f"Invalid step: {step} (expected an int >= 0)")
+    return step
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if value < 1:
+        raise ValueError(f"Invalid {name}: {value} (expected an int >= 1)")
+    return value
+
+
+def _check_float(value: object, name: str, low: float = 0.0, low_open: bool = False, high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    if not math.isfinite(value) or too_low or (high is not None and value > high):
+        bounds = f"{'>' if low_open else '>='} {low}" + ("" if high is None else f" and <= {high}")
+        raise ValueError(f"Invalid {name}: {value} (expected a finite number {bounds})")
+    return value
+
+
+def _check_lr(lr: object) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
+    if not (math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return float(lr)
+
+
+def step_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
+    r"""Step decay: :math:`\eta_t = \eta_0\, \gamma^{\lfloor t / s \rfloor}`.
+
+    The learning rate is multiplied by ``gamma`` every ``step_size`` steps.
+
+    Args:
+        step (int): the step :math:`t \ge 0`.
+        lr (float): the initial learning rate :math:`\eta_0 \ge 0`.
+        step_size (int): period :math:`s \ge 1` of the decay.
+        gamma (float): factor :math:`\gamma \in [0, 1]`. Default: 0.1.
+
+    Returns:
+        float: :math:`\eta_t`, equal to ``StepLR(optimizer, step_size, gamma)``'s
+        learning rate after ``step`` calls to ``scheduler.step()``.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: ``Invalid step: -1 ...``, ``Invalid learning rate: -0.1``,
+            ``Invalid step_size: 0 ...``, ``Invalid gamma: 2.0 ...``.
+
+    Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-step-lr``.
+    """
+    t = _check_step(step)
+    lr = _check_lr(lr)
+    step_size = _check_positive_int(step_size, "step_size")
+    gamma = _check_float(gamma, "gamma", high=1.0)
+    return lr * gamma ** (t // step_size)
+
+
+def cosine_annealing_lr(step: int, lr: float, T_max: int, eta_min: float = 0.0) -> float:
+    r"""Cosine annealing: :math:`\eta_t = \eta_{\min} + \tfrac12 (\eta_0 - \eta_{\min})\,(1 + \cos(\pi t / T_{\max}))`.
+
+    Falls from :math:`\eta_0` at :math:`t = 0` to :math:`\eta_{\min}` at
+    :math:`t = T_{\max}` along half a cosine. For :math:`t > T_{\max}` the
+    cosine continues (the rate rises again), as ``CosineAnnealingLR`` does;
+    SGDR would restart instead.
+
+    Args:
+        step (int): the step :math:`t \ge 0`.
+        lr (float): the initial (largest) learning rate :math:`\eta_0 \ge 0`.
+        T_max (int): half-period :math:`T_{\max} \ge 1`.
+        eta_min (float): the smallest learning rate, :math:`0 \le \eta_{\min} \le \eta_0`. Default: 0.
+
+    Returns:
+        float: :math:`\eta_t`, equal (to round-off) to ``CosineAnnealingLR(optimizer, T_max, eta_min)``'s
+        learning rate after ``step`` calls to ``scheduler.step()``.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: for a negative ``step``, ``lr`` or ``eta_min``, ``eta_min > lr``, or ``T_max < 1``.
+
+    Reference: Loshchilov and Hutter (2017), SGDR, eq. 5.
+    Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-cosine``.
+    """
+    t = _check_step(step)
+    lr = _check_lr(lr)
+    T_max = _check_positive_int(T_max, "T_max")
+    eta_min = _check_float(eta_min, "eta_min", high=lr)
+    return eta_min + 0.5 * (lr - eta_min) * (1 + math.cos(math.pi * t / T_max))
+
+
+def linear_lr(
+    step: int, lr: float, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5
+) -> float:
+    r"""Linear ramp of the factor: :math:`\eta_t = \eta_0 \big(f_0 + (f_1 - f_0) \min(t, T) / T\big)`.
+
+    With ``start_factor`` :math:`f_0 < 1` and ``end_factor`` :math:`f_1 = 1`
+    this is the linear warm-up of Goyal et al. (2017): the rate climbs from
+    :math:`f_0 \eta_0` to :math:`\eta_0` in :math:`T` steps, then stays.
+
+    Args:
+        step (int): the step :math:`t \ge 0`.
+        lr (float): the base learning rate :math:`\eta_0 \ge 0`.
+        start_factor (float): :math:`f_0 \in (0, 1]`. Default: 1/3.
+        end_factor (float): :math:`f_1 \in [0, 1]`. Default: 1.
+        total_iters (int): length :math:`T \ge 1` of the ramp. Default: 5.
+
+    Returns:
+        float: :math:`\eta_t`, equal to ``LinearLR(optimizer, start_factor,
+        end_factor, total_iters)``'s learning rate after ``step`` calls to
+        ``scheduler.step()``.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: as ``LinearLR``, for factors outside these ranges, or a
+            negative ``step`` or ``lr``, or ``total_iters < 1``.
+
+    Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-linear``.
+    """
+    t = _check_step(step)
+    lr = _check_lr(lr)
+    start_factor = _check_float(start_factor, "start_factor", low=0.0, low_open=True, high=1.0)
+    end_factor = _check_float(end_factor, "end_factor", high=1.0)
+    total_iters = _check_positive_int(total_iters, "total_iters")
+    return lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)
+
+
+def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, T_max: int, eta_min: float = 0.0) -> float:
+    r"""Linear warm-up, then cosine decay: :math:`\eta_t = \eta_0 (t+1)/W` for :math:`t < W`, else cosine over the rest.
+
+    .. math::
+        \eta_t = \begin{cases}
+            \eta_0\, \dfrac{t + 1}{W} & t < W \\
+            \eta_{\min} + \tfrac12 (\eta_0 - \eta_{\min}) \big(1 + \cos(\pi \min(t - W, T_{\max} - W) / (T_{\max} - W))\big) & t \ge W
+        \end{cases}
+
+    The warm-up is :func:`linear_lr` with ``start_factor=1/W`` (it never uses
+    a zero rate); after it, :func:`cosine_annealing_lr` runs for the remaining
+    :math:`T_{\max} - W` steps and then holds :math:`\eta_{\min}`.
+
+    Args:
+        step (int): the step :math:`t \ge 0`.
+        lr (float): the peak learning rate :math:`\eta_0 \ge 0`.
+        warmup_steps (int): length :math:`W \ge 1` of the warm-up.
+        T_max (int): total number of steps, :math:`T_{\max} > W`.
+        eta_min (float): the final learning rate, :math:`0 \le \eta_{\min} \le \eta_0`. Default: 0.
+
+    Returns:
+        float: :math:`\eta_t`.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: for a negative ``step`` or ``lr``, ``warmup_steps < 1``,
+            ``T_max <= warmup_steps``, or ``eta_min`` outside ``[0, lr]``.
+
+    Reference: Goyal et al. (2017), section 2.2; Loshchilov and Hutter (2017).
+    Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-warmup-cosine``.
+    """
+    t = _check_step(step)
+    lr = _check_lr(lr)
+    W = _check_positive_int(warmup_steps, "warmup_steps")
+    T_max = _check_positive_int(T_max, "T_max")
+    if T_max <= W:
+        raise ValueError(f"Invalid T_max: {T_max} (expected T_max > warmup_steps = {W})")
+    eta_min = _check_float(eta_min, "eta_min", high=lr)
+    if t < W:
+        return lr * (t + 1) / W
+    return cosine_annealing_lr(min(t - W, T_max - W), lr, T_max - W, eta_min)
