@@ -1,0 +1,658 @@
+r"""Backpropagation from scratch for a two-layer network, with no autograd.
+
+The network is batch-first, as in :class:`torch.nn.Linear`:
+
+.. math::
+    Z_1 = X W_1^\top + \mathbf b_1,\quad A_1 = f(Z_1),\quad
+    Z_2 = A_1 W_2^\top + \mathbf b_2,\quad \hat Y = \operatorname{softmax}(Z_2),
+
+with ``X`` of shape ``(N, D)``, ``Z1, A1`` of shape ``(N, H)`` and ``Z2, Y_hat``
+of shape ``(N, O)``, trained on the mean cross-entropy. :func:`forward` keeps
+the intermediates in a cache, :func:`backward` turns them into the gradients by
+the chain rule, layer by layer from the loss back to the input, and
+:func:`train_gradient_descent` uses both for full-batch gradient descent. Every
+function here is plain tensor arithmetic run under :func:`torch.no_grad`:
+nothing is recorded for autograd. :class:`BackpropLoss` wraps the hand-written
+backward in a :class:`torch.autograd.Function` so that
+:func:`torch.autograd.gradcheck` can test it.
+
+Book section: {ref}`chap-backprop`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "ACTIVATIONS",
+    "BackpropLoss",
+    "TrainResult",
+    "accuracy",
+    "activation_derivative",
+    "activation_forward",
+    "backward",
+    "cross_entropy_grad",
+    "cross_entropy_loss",
+    "forward",
+    "init_params",
+    "log_softmax",
+    "softmax",
+    "train_gradient_descent",
+]
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+CACHE_KEYS = ("X", "Z1", "A1", "Z2", "Y_hat")
+
+
+# ---------------------------------------------------------------- activations: f and f'
+
+
+def _sigmoid(Z: Tensor) -> Tensor:
+    # For Z -> -inf, exp(-Z) overflows to inf and 1 / inf = 0: the right limit, no NaN.
+    return 1.0 / (1.0 + torch.exp(-Z))
+
+
+def _sigmoid_prime(Z: Tensor) -> Tensor:
+    s = _sigmoid(Z)
+    return s * (1.0 - s)  # sigma'(z) = sigma(z) (1 - sigma(z))
+
+
+def _tanh(Z: Tensor) -> Tensor:
+    # tanh(z) = 2 sigma(2z) - 1 never forms exp(z) / exp(z) = inf / inf.
+    return 2.0 * _sigmoid(2.0 * Z) - 1.0
+
+
+def _tanh_prime(Z: Tensor) -> Tensor:
+    return 1.0 - _tanh(Z) ** 2  # tanh'(z) = 1 - tanh(z)^2
+
+
+def _relu(Z: Tensor) -> Tensor:
+    return torch.where(Z > 0, Z, torch.zeros_like(Z))  # max(z, 0)
+
+
+def _relu_prime(Z: Tensor) -> Tensor:
+    # 1 for z > 0, 0 for z < 0; at the kink z = 0 we take 0, as PyTorch does.
+    return (Z > 0).to(Z.dtype)
+
+
+#: The hidden activations: name -> (f, f').
+ACTIVATIONS: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
+    "sigmoid": (_sigmoid, _sigmoid_prime),
+    "tanh": (_tanh, _tanh_prime),
+    "relu": (_relu, _relu_prime),
+}
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_activation(activation: object) -> str:
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a str, got {type(activation).__name__}: {activation!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {activation!r}, expected one of {tuple(ACTIVATIONS)}")
+    return activation
+
+
+def _check_float_tensor(value: object, name: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must have a floating dtype, got {value.dtype}")
+    return value
+
+
+def _check_X(X: object) -> Tensor:
+    X = _check_float_tensor(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"expected X of shape (N, D), got {tuple(X.shape)}")
+    return X
+
+
+def _check_params(params: object, X: Tensor | None = None) -> tuple[int, int, int]:
+    """Check the four parameters and return ``(D, H, O)``."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
+    missing = [k for k in PARAM_NAMES if k not in params]
+    if missing:
+        raise ValueError(f"params must have keys {PARAM_NAMES}, missing {tuple(missing)}")
+    W1, b1, W2, b2 = (_check_float_tensor(params[k], k) for k in PARAM_NAMES)
+    if W1.ndim != 2:
+        raise ValueError(f"expected W1 of shape (H, D), got {tuple(W1.shape)}")
+    H, D = W1.shape
+    if X is not None and X.shape[1] != D:
+        raise ValueError(f"expected X of shape (N, {D}) to match W1 {tuple(W1.shape)}, got {tuple(X.shape)}")
+    if W2.ndim != 2 or W2.shape[1] != H:
+        raise ValueError(f"expected W2 of shape (O, {H}), got {tuple(W2.shape)}")
+    O = W2.shape[0]  # noqa: E741 - the book's shape letter
+    for name, b, size in (("b1", b1, H), ("b2", b2, O)):
+        if b.shape != (size,):
+            raise ValueError(f"expected {name} of shape ({size},), got {tuple(b.shape)}")
+    dtypes = {t.dtype for t in (W1, b1, W2, b2)} | ({X.dtype} if X is not None else set())
+    if len(dtypes) != 1:
+        raise TypeError(f"expected X and all parameters of one dtype, got {sorted(map(str, dtypes))}")
+    return D, H, O
+
+
+def _check_labels(y: object, N: int, O: int) -> Tensor:  # noqa: E741
+    if not isinstance(y, Tensor):
+        raise TypeError(f"y must be a torch.Tensor of class labels, got {type(y).__name__}")
+    if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if y.shape != (N,):
+        raise ValueError(f"expected y of shape ({N},), got {tuple(y.shape)}")
+    if N > 0 and (int(y.min()) < 0 or int(y.max()) >= O):
+        raise ValueError(f"expected labels y in [0, {O - 1}] for O = {O} classes, got values in [{int(y.min())}, {int(y.max())}]")
+    return y.long()
+
+
+def _check_logits(Z: object, name: str = "Z") -> Tensor:
+    Z = _check_float_tensor(Z, name)
+    if Z.ndim != 2 or Z.shape[1] == 0:
+        raise ValueError(f"expected {name} of shape (N, O) with O >= 1, got {tuple(Z.shape)}")
+    return Z
+
+
+def _check_cache(cache: object) -> dict[str, Tensor]:
+    if not isinstance(cache, dict) or any(k not in cache for k in CACHE_KEYS):
+        keys = tuple(cache) if isinstance(cache, dict) else type(cache).__name__
+        raise ValueError(f"expected the cache returned by forward, with keys {CACHE_KEYS}, got {keys}")
+    return cache
+
+
+def _check_lr(lr: object) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return float(lr)
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if value < 1:
+        raise ValueError(f"Invalid {name}: {value} (expected a positive int)")
+    return value
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+def activation_forward(Z: Tensor, activation: str) -> Tensor:
+    r"""Apply the hidden activation element-wise: :math:`A = f(Z)`.
+
+    ``"sigmoid"``: :math:`\sigma(z) = 1 / (1 + e^{-z})`;
+    ``"tanh"``: :math:`\tanh z = 2\sigma(2z) - 1`;
+    ``"relu"``: :math:`\max(z, 0)`.
+
+    Args:
+        Z (Tensor): pre-activations.
+        activation (str): ``"sigmoid"``, ``"tanh"`` or ``"relu"``.
+
+    Shape:
+        - Z: any shape, e.g. :math:`(N, H)`; Output: the same shape.
+
+    Returns:
+        Tensor: :math:`f(Z)`, equal to ``torch.sigmoid``, ``torch.tanh`` or ``torch.relu``.
+
+    Raises:
+        TypeError: if ``Z`` is not a floating tensor or ``activation`` not a str.
+        ValueError: ``Unknown activation 'gelu', expected one of (...)``.
+
+    Book section: {ref}`chap-backprop`, equation ``eq-backprop-activations``.
+    """
+    f, _ = ACTIVATIONS[_check_activation(activation)]
+    with torch.no_grad():
+        return f(_check_float_tensor(Z, "Z"))
+
+
+def activation_derivative(Z: Tensor, activation: str) -> Tensor:
+    r"""The derivative of the hidden activation, element-wise: :math:`f'(Z)`.
+
+    ``"sigmoid"``: :math:`\sigma(z)(1 - \sigma(z))`; ``"tanh"``:
+    :math:`1 - \tanh^2 z`; ``"relu"``: :math:`1` if :math:`z > 0` else :math:`0`.
+
+    Args:
+        Z (Tensor): pre-activations (not the activations).
+        activation (str): ``"sigmoid"``, ``"tanh"`` or ``"relu"``.
+
+    Shape:
+        - Z: any shape, e.g. :math:`(N, H)`; Output: the same shape.
+
+    Returns:
+        Tensor: :math:`f'(Z)`.
+
+    Raises:
+        TypeError: if ``Z`` is not a floating tensor or ``activation`` not a str.
+        ValueError: if ``activation`` is unknown.
+
+    Note:
+        ReLU is not differentiable at 0; like PyTorch we use 0 there.
+
+    Book section: {ref}`chap-backprop`, equation ``eq-backprop-activations``.
+    """
+    _, f_prime = ACTIVATIONS[_check_activation(activation)]
+    with torch.no_grad():
+        return f_prime(_check_float_tensor(Z, "Z"))
+
+
+def log_softmax(Z: Tensor) -> Tensor:
+    r"""Row-wise log-softmax, stably: :math:`\log \hat Y_{ik} = (Z_{ik} - m_i) - \log \sum_j e^{Z_{ij} - m_i}`, :math:`m_i = \max_j Z_{ij}`.
+
+    Subtracting the row maximum leaves the result unchanged (it cancels in the
+    ratio) but makes the largest exponent :math:`e^0 = 1`, so nothing overflows.
+
+    Args:
+        Z (Tensor): logits, one row per example.
+
+    Shape:
+        - Z: :math:`(N, O)`; Output: :math:`(N, O)`.
+
+    Returns:
+        Tensor: equal to ``torch.log_softmax(Z, dim=1)``.
+
+    Raises:
+        TypeError: if ``Z`` is not a floating tensor.
+        ValueError: if ``Z`` is not 2-D with at least one column.
+
+    Book section: {ref}`chap-backprop`, equation ``eq-backprop-softmax``.
+    """
+    Z = _check_logits(Z)
+    with torch.no_grad():
+        shifted = Z - Z.max(dim=1, keepdim=True).values  # (N, O) - (N, 1): row max is now 0
+        return shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))  # (N, O)
+
+
+def softmax(Z: Tensor) -> Tensor:
+    r"""Row-wise softmax, stably: :math:`\hat Y_{ik} = e^{Z_{ik} - m_i} / \sum_j e^{Z_{ij} - m_i}`, :math:`m_i = \max_j Z_{ij}`.
+
+    Args:
+        Z (Tensor): logits, one row per example.
+
+    Shape:
+        - Z: :math:`(N, O)`; Output: :math:`(N, O)`, each row sums to 1.
+
+    Returns:
+        Tensor: equal to ``torch.softmax(Z, dim=1)``, finite even for huge logits.
+
+    Raises:
+        TypeError: if ``Z`` is not a floating tensor.
+        ValueError: if ``Z`` is not 2-D with at least one column.
+
+    Book section: {ref}`chap-backprop`, equation ``eq-backprop-softmax``.
+    """
+    Z = _check_logits(Z)
+    with torch.no_grad():
+        exp = torch.exp(Z - Z.max(dim=1, keepdim=True).values)  # (N, O), every entry in (0, 1]
+        return exp / exp.sum(dim=1, keepdim=True)  # (N, O) / (N, 1)
+
+
+def cross_entropy_loss(Z: Tensor, y: Tensor) -> Tensor:
+    r"""Mean cross-entropy from logits: :math:`\mathcal L = -\frac{1}{N} \sum_i \sum_k Y_{ik} \log \hat Y_{ik} = -\frac{1}{N}\sum_i \log \hat Y_{i, y_i}`.
+
+    Computed with :func:`log_softmax`, never as ``log(softmax(Z))``, which
+    gives ``-inf`` once a probability underflows to 0.
+
+    Args:
+        Z (Tensor): logits :math:`Z_2`.
+        y (Tensor): integer class labels in ``[0, O - 1]`` (the one-hot
+            :math:`Y` has a 1 at column ``y[i]`` of row ``i``).
+
+    Shape:
+        - Z: :math:`(N, O)`, y: :math:`(N,)`; Output: a scalar.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.cross_entropy(Z, y)``.
+
+    Raises:
+        TypeError: if ``Z`` is not floating or ``y`` not an integer tensor.
+        ValueError: if the shapes disagree (``expected y of shape (32,), got (32, 1)``)
+            or a label is out of range.
+
+    Book section: {ref}`chap-backprop`, equation ``eq-backprop-loss``.
+    """
+    Z = _check_logits(Z)
+    N, O = Z.shape  # noqa: E741
+    y = _check_labels(y, N, O)
+    log_probs = log_softmax(Z)  # (N, O)
+    return -log_probs[torch.arange(N), y].mean()  # picks log Y_hat[i, y_i]: the one-hot sum
+
+
+def cross_entropy_grad(Y_hat: Tensor, y: Tensor) -> Tensor:
+    r"""Gradient of the mean cross-entropy with respect to the logits: :math:`\partial \mathcal L / \partial Z_2 = (\hat Y - Y) / N`.
+
+    Args:
+        Y_hat (Tensor): softmax probabilities.
+        y (Tensor): integer class labels in ``[0, O - 1]``.
+
+    Shape:
+        - Y_hat: :math:`(N, O)`, y: :math:`(N,)`; Output: :math:`(N, O)`.
+
+    Returns:
+        Tensor: :math:`(\hat Y - Y)/N` with one-hot :math:`Y`.
+
+    Raises:
+        TypeError: if ``Y_hat`` is not floating or ``y`` not an integer tensor.
+        ValueError: if the shapes disagree or a label is out of range.
+
+    Book section: {ref}`chap-backprop`, equation ``eq-backprop-dz2``.
+    """
+    Y_hat = _check_logits(Y_hat, "Y_hat")
+    N, O = Y_hat.shape  # noqa: E741
+    y = _check_labels(y, N, O)
+    with torch.no_grad():
+        Y = (y.unsqueeze(1) == torch.arange(O)).to(Y_hat.dtype)  # (N, 1) vs (O,) -> (N, O) one-hot targets
+        return (Y_hat - Y) / N  # (N, O): the 1/N comes from averaging the loss
+
+
+# ---------------------------------------------------------------- the network
+
+
+def init_params(
+    in_features: int,
+    hidden_size: int,
+    out_features: int,
+    *,
+    generator: torch.Generator,
+    dtype: torch.dtype = torch.float32,
+) -> dict[str, Tensor]:
+    r"""Draw the parameters of the two-layer network: :math:`W_\ell, \mathbf b_\ell \sim \mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})`.
+
+    The same distribution as :class:`torch.nn.Linear`'s default
+    initialisation, drawn in the fixed order ``W1, b1, W2, b2`` from
+    ``generator``, so one seed gives ``torch.equal`` parameters.
+
+    Args:
+        in_features (int): input features ``D``.
+        hidden_size (int): hidden units ``H``.
+        out_features (int): outputs (classes) ``O``.
+        generator (torch.Generator): the source of randomness (keyword only, required).
+        dtype (torch.dtype): a floating dtype. Default: ``torch.float32``.
+
+    Shape:
+        - W1: :math:`(H, D)`, b1: :math:`(H,)`, W2: :math:`(O, H)`, b2: :math:`(O,)`.
+
+    Returns:
+        dict[str, Tensor]: ``{"W1", "b1", "W2", "b2"}``, plain tensors
+        (``requires_grad=False``).
+
+    Raises:
+        TypeError: if a size is not an int, ``generator`` is not a
+            ``torch.Generator`` or ``dtype`` is not floating.
+        ValueError: if a size is not positive.
+
+    Reference: the bound of ``torch.nn.Linear.reset_parameters``; book section {ref}`chap-backprop`.
+    """
+    D = _check_positive_int(in_features, "in_features")
+    H = _check_positive_int(hidden_size, "hidden_size")
+    O = _check_positive_int(out_features, "out_features")  # noqa: E741
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+
+    def uniform(*shape: int, fan_in: int) -> Tensor:
+        bound = 1.0 / math.sqrt(fan_in)
+        return (2.0 * torch.rand(*shape, generator=generator, dtype=dtype) - 1.0) * bound  # U(-bound, bound)
+
+    return {
+        "W1": uniform(H, D, fan_in=D),  # (H, D)
+        "b1": uniform(H, fan_in=D),  # (H,)
+        "W2": uniform(O, H, fan_in=H),  # (O, H)
+        "b2": uniform(O, fan_in=H),  # (O,)
+    }
+
+
+def forward(X: Tensor, params: dict[str, Tensor], activation: str = "relu") -> tuple[Tensor, dict[str, Tensor]]:
+    r"""Forward pass of the two-layer network: :math:`\hat Y = \operatorname{softmax}(f(X W_1^\top + \mathbf b_1) W_2^\top + \mathbf b_2)`.
+
+    Args:
+        X (Tensor): inputs, one example per row.
+        params (dict[str, Tensor]): ``W1, b1, W2, b2`` as from :func:`init_params`.
+        activation (str): hidden activation ``"sigmoid"``, ``"tanh"`` or ``"relu"``. Default: ``"relu"``.
+
+    Shape:
+        - X: :math:`(N, D)`; W1: :math:`(H, D)`, b1: :math:`(H,)`, W2: :math:`(O, H)`, b2: :math:`(O,)`
+        - Output: ``Y_hat`` :math:`(N, O)` and the cache with ``X`` :math:`(N, D)`,
+          ``Z1, A1`` :math:`(N, H)`, ``Z2, Y_hat`` :math:`(N, O)`.
+
+    Returns:
+        tuple[Tensor, dict[str, Tensor]]: ``(Y_hat, cache)``; the cache holds
+        every intermediate :func:`backward` needs. Nothing is recorded for
+        autograd, even when the parameters have ``requires_grad=True``.
+
+    Raises:
+        TypeError: if an argument is not a floating tensor, or dtypes differ.
+        ValueError: if shapes do not fit (expected and received shapes in the
+            message) or ``activation`` is unknown.
+
+    Book section: {ref}`chap-backprop`, equations ``eq-backprop-z1`` to ``eq-backprop-yhat``.
+    """
+    X = _check_X(X)
+    _check_params(params, X)
+    f, _ = ACTIVATIONS[_check_activation(activation)]
+    W1, b1, W2, b2 = (params[k] for k in PARAM_NAMES)
+    with torch.no_grad():
+        Z1 = X @ W1.T + b1  # (N, D) @ (D, H) + (H,) -> (N, H)
+        A1 = f(Z1)  # (N, H)
+        Z2 = A1 @ W2.T + b2  # (N, H) @ (H, O) + (O,) -> (N, O)
+        Y_hat = softmax(Z2)  # (N, O)
+    return Y_hat, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "Y_hat": Y_hat}
+
+
+def backward(
+    cache: dict[str, Tensor], y: Tensor, params: dict[str, Tensor], activation: str = "relu"
+) -> dict[str, Tensor]:
+    r"""Backward pass by the chain rule: :math:`\partial\mathcal L/\partial Z_2 = (\hat Y - Y)/N`, then back through each layer.
+
+    .. math::
+        \Delta_2 = (\hat Y - Y)/N,\quad
+        \nabla_{W_2} = \Delta_2^\top A_1,\quad \nabla_{\mathbf b_2} = \Delta_2^\top \mathbf 1,\quad
+        \Delta_1 = (\Delta_2 W_2) \odot f'(Z_1),\quad
+        \nabla_{W_1} = \Delta_1^\top X,\quad \nabla_{\mathbf b_1} = \Delta_1^\top \mathbf 1 .
+
+    Args:
+        cache (dict[str, Tensor]): the cache :func:`forward` returned.
+        y (Tensor): integer class labels in ``[0, O - 1]``.
+        params (dict[str, Tensor]): the parameters the forward pass used
+            (only ``W2`` is read, to send the gradient back through layer 2).
+        activation (str): the activation the forward pass used. Default: ``"relu"``.
+
+    Shape:
+        - y: :math:`(N,)`; cache and params as in :func:`forward`.
+        - Output: gradients of the same shapes as the parameters:
+          W1 :math:`(H, D)`, b1 :math:`(H,)`, W2 :math:`(O, H)`, b2 :math:`(O,)`.
+
+    Returns:
+        dict[str, Tensor]: ``{"W1", "b1", "W2", "b2"}``, the gradient of the
+        mean cross-entropy :func:`cross_entropy_loss` with respect to each parameter.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: if ``cache`` is not a forward cache, shapes disagree, a
+            label is out of range or ``activation`` is unknown.
+
+    Reference: Rumelhart, Hinton & Williams (1986), *Learning representations
+    by back-propagating errors*, eqs. 4-7 (there per example, with the squared
+    error); book section {ref}`chap-backprop`, equations ``eq-backprop-dz2`` to ``eq-backprop-db1``.
+    """
+    cache = _check_cache(cache)
+    X = _check_X(cache["X"])
+    _check_params(params, X)
+    _, f_prime = ACTIVATIONS[_check_activation(activation)]
+    Z1, A1 = cache["Z1"], cache["A1"]
+    W2 = params["W2"]
+    with torch.no_grad():
+        dZ2 = cross_entropy_grad(cache["Y_hat"], y)  # (N, O)
+        dW2 = dZ2.T @ A1  # (O, N) @ (N, H) -> (O, H)
+        db2 = dZ2.sum(dim=0)  # (O,): b2 was added to every row
+        dA1 = dZ2 @ W2  # (N, O) @ (O, H) -> (N, H)
+        dZ1 = dA1 * f_prime(Z1)  # (N, H), element-wise: f acts element-wise
+        dW1 = dZ1.T @ X  # (H, N) @ (N, D) -> (H, D)
+        db1 = dZ1.sum(dim=0)  # (H,)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+class BackpropLoss(torch.autograd.Function):
+    r"""The network's loss as an autograd function whose backward is the hand-written :func:`backward`.
+
+    ``BackpropLoss.apply(X, y, W1, b1, W2, b2, activation)`` returns the mean
+    cross-entropy :math:`\mathcal L` of :func:`forward`; calling
+    ``.backward()`` on it (or :func:`torch.autograd.gradcheck`) runs
+    :func:`backward` and scales its gradients by the incoming gradient. This
+    lets PyTorch's own gradient checker test the hand-written backward.
+    Gradients flow to the four parameters only, not to ``X`` or ``y``.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N,)`; parameters as in :func:`forward`.
+        - Output: a scalar.
+
+    Book section: {ref}`chap-backprop`.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, X: Tensor, y: Tensor, W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, activation: str
+    ) -> Tensor:
+        params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+        _, cache = forward(X, params, activation)
+        loss = cross_entropy_loss(cache["Z2"], y)
+        ctx.save_for_backward(X, y, W1, b1, W2, b2)
+        ctx.activation = activation
+        return loss
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        X, y, W1, b1, W2, b2 = ctx.saved_tensors
+        params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+        _, cache = forward(X, params, ctx.activation)  # recompute rather than save the intermediates
+        grads = backward(cache, y, params, ctx.activation)
+        return (None, None, *(grad_output * grads[k] for k in PARAM_NAMES), None)
+
+
+# ---------------------------------------------------------------- training
+
+
+def accuracy(Y_hat: Tensor, y: Tensor) -> float:
+    r"""Fraction of correct predictions: :math:`\frac{1}{N}\sum_i [\arg\max_k \hat Y_{ik} = y_i]`.
+
+    Args:
+        Y_hat (Tensor): class scores or probabilities.
+        y (Tensor): integer class labels.
+
+    Shape:
+        - Y_hat: :math:`(N, O)`, y: :math:`(N,)`.
+
+    Returns:
+        float: accuracy in :math:`[0, 1]`.
+
+    Raises:
+        TypeError, ValueError: as :func:`cross_entropy_grad`; also if ``N = 0``.
+
+    Book section: {ref}`chap-backprop`.
+    """
+    Y_hat = _check_logits(Y_hat, "Y_hat")
+    if Y_hat.shape[0] == 0:
+        raise ValueError("expected at least one example, got Y_hat of shape (0, O)")
+    y = _check_labels(y, *Y_hat.shape)
+    return (Y_hat.argmax(dim=1) == y).double().mean().item()
+
+
+class TrainResult(NamedTuple):
+    """Parameters after training, and what was measured at every epoch.
+
+    Attributes:
+        params (dict[str, Tensor]): the final ``W1, b1, W2, b2``.
+        history (dict[str, list[float]]): ``"train_loss"``, ``"train_accuracy"``
+            and, when test data were given, ``"test_loss"``, ``"test_accuracy"``;
+            entry ``k`` is measured after ``k`` updates, so entry 0 is at the
+            initial parameters. Each list has ``num_epochs + 1`` entries.
+    """
+
+    params: dict[str, Tensor]
+    history: dict[str, list[float]]
+
+
+def train_gradient_descent(
+    X: Tensor,
+    y: Tensor,
+    params: dict[str, Tensor],
+    lr: float,
+    num_epochs: int,
+    activation: str = "relu",
+    *,
+    X_test: Tensor | None = None,
+    y_test: Tensor | None = None,
+) -> TrainResult:
+    r"""Full-batch gradient descent with hand-written gradients: :math:`\theta \leftarrow \theta - \eta\, \nabla_\theta \mathcal L`.
+
+    Each epoch runs :func:`forward` and :func:`backward` on the whole training
+    set and updates all four parameters. Losses and accuracies are recorded
+    before the first update and after every update.
+
+    Args:
+        X (Tensor): training inputs.
+        y (Tensor): training labels in ``[0, O - 1]``.
+        params (dict[str, Tensor]): initial parameters (copied, not modified).
+        lr (float): learning rate :math:`\eta > 0`.
+        num_epochs (int): number of updates, a positive int.
+        activation (str): ``"sigmoid"``, ``"tanh"`` or ``"relu"``. Default: ``"relu"``.
+        X_test (Tensor, optional): held-out inputs, only evaluated.
+        y_test (Tensor, optional): held-out labels; give both or neither.
+
+    Shape:
+        - X: :math:`(N, D)`, y: :math:`(N,)`; X_test: :math:`(M, D)`, y_test: :math:`(M,)`.
+        - params as in :func:`forward`.
+
+    Returns:
+        TrainResult: ``(params, history)``.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not finite;
+            ``Invalid num_epochs: 0 ...``; mismatched shapes or labels out of range;
+            only one of ``X_test``, ``y_test`` given.
+
+    Book section: {ref}`chap-backprop`, equation ``eq-backprop-gd``.
+    """
+    X = _check_X(X)
+    _, _, O = _check_params(params, X)  # noqa: E741
+    y = _check_labels(y, X.shape[0], O)
+    lr = _check_lr(lr)
+    num_epochs = _check_positive_int(num_epochs, "num_epochs")
+    activation = _check_activation(activation)
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither")
+    if X_test is not None:
+        X_test = _check_X(X_test)
+        _check_params(params, X_test)
+        y_test = _check_labels(y_test, X_test.shape[0], O)
+
+    params = {k: params[k].detach().clone() for k in PARAM_NAMES}
+    history: dict[str, list[float]] = {"train_loss": [], "train_accuracy": []}
+    if X_test is not None:
+        history.update(test_loss=[], test_accuracy=[])
+
+    def record(cache: dict[str, Tensor]) -> None:
+        history["train_loss"].append(cross_entropy_loss(cache["Z2"], y).item())
+        history["train_accuracy"].append(accuracy(cache["Y_hat"], y))
+        if X_test is not None:
+            Y_hat_test, cache_test = forward(X_test, params, activation)
+            history["test_loss"].append(cross_entropy_loss(cache_test["Z2"], y_test).item())
+            history["test_accuracy"].append(accuracy(Y_hat_test, y_test))
+
+    for _ in range(num_epochs):
+        _, cache = forward(X, params, activation)
+        record(cache)
+        grads = backward(cache, y, params, activation)
+        with torch.no_grad():
+            params = {k: params[k] - lr * grads[k] for k in PARAM_NAMES}  # one step for every parameter
+    _, cache = forward(X, params, activation)
+    record(cache)  # after the last update
+    return TrainResult(params, history)
