@@ -1,4 +1,4 @@
-"""Seeded synthetic data sets whose true parameters are known.
+"""Seeded synthetic data sets, and the pieces that read them in batches.
 
 Every generator here draws all of its randomness from an explicit
 :class:`torch.Generator` (from :func:`dlfoundations.seed.make_generator` or the
@@ -6,20 +6,38 @@ one :func:`dlfoundations.seed.seed_everything` returns), so the same seed gives
 bit-identical tensors, and returns the parameters it used, so a chapter can
 compare what a model learned with the truth.
 
-Book section: {ref}`chap-linear-regression`.
+- :func:`make_linear_regression`: data from a known linear model.
+- :class:`NoisySine`: a map-style ``Dataset`` of noisy sine samples.
+- :class:`InMemoryLoader`: batches by slicing tensors, a fast ``DataLoader``.
+- :func:`pad_collate`: a ``collate_fn`` that pads variable-length sequences.
+- :func:`seed_worker`: a ``worker_init_fn`` that seeds NumPy and ``random``.
+- :func:`measure_throughput`: samples per second of one pass over a loader.
+
+Book sections: {ref}`chap-linear-regression`, {ref}`chap-data-pipelines`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-__all__ = ["InMemoryLoader", "NoisySine", "RegressionData", "make_linear_regression"]
+__all__ = [
+    "InMemoryLoader",
+    "NoisySine",
+    "RegressionData",
+    "make_linear_regression",
+    "measure_throughput",
+    "pad_collate",
+    "seed_worker",
+]
 
 
 class RegressionData(NamedTuple):
@@ -173,29 +191,34 @@ def _check_range(x_range: object) -> tuple[float, float]:
     return low, high
 
 
-class NoisySine(Dataset):
-    r"""Samples of :math:`y = \sin(x) + \varepsilon`, :math:`x \sim \mathcal U(\text{low}, \text{high})`, :math:`\varepsilon \sim \mathcal N(0, \sigma^2)`.
 
-    A :class:`torch.utils.data.Dataset`: it says *what* the data is; a
-    :class:`~torch.utils.data.DataLoader` or :class:`InMemoryLoader` says *how*
-    it is read. The whole set is drawn once, at construction, from a generator
-    seeded with ``seed``, so the same arguments give identical tensors.
+class NoisySine(Dataset):
+    r"""Samples of :math:`y = \sin(x) + \varepsilon` with :math:`x \sim \mathcal U(a, b)`, :math:`\varepsilon \sim \mathcal N(0, \sigma^2)`.
+
+    A map-style :class:`torch.utils.data.Dataset`: it says *what* the data is
+    (``__len__`` and ``__getitem__``); a :class:`~torch.utils.data.DataLoader`
+    or :class:`InMemoryLoader` says *how* it is read. The whole set is drawn
+    once, at construction, from a generator seeded with ``seed`` (first every
+    ``x``, then every noise value), so the same arguments give identical tensors
+    whatever else has drawn random numbers before.
 
     Args:
         n_samples (int): number of samples ``N``, ``>= 1``.
         noise_std (float): standard deviation :math:`\sigma \ge 0` of the noise. Default: 0.1.
-        x_range (tuple[float, float]): ``(low, high)`` of the inputs. Default: :math:`(-\pi, \pi)`.
-        seed (int): seed of the data's own generator. Default: 0.
+        x_range (tuple[float, float]): ``(a, b)`` of the inputs, ``a < b``.
+            Default: :math:`(-\pi, \pi)`.
+        seed (int): seed of the data's own generator, in ``[0, 2**63)``. Default: 0.
 
     Shape:
         - ``dataset[i]``: a pair ``(x, y)`` of shape ``(1,)`` each, float32.
-        - ``dataset.X``, ``dataset.y``: the whole set, ``(N, 1)`` each.
+        - ``dataset.X``, ``dataset.y``: the whole set, ``(N, 1)`` each, float32.
 
     Raises:
-        TypeError: if ``n_samples`` or ``seed`` is not an ``int``, or ``noise_std`` not a number.
-        ValueError: if ``n_samples < 1``, ``noise_std < 0`` or ``x_range`` is not ``low < high``.
+        TypeError: if ``n_samples`` or ``seed`` is not an ``int``, or ``noise_std`` is not a number.
+        ValueError: if ``n_samples < 1``, ``seed`` is out of range, ``noise_std < 0``
+            or ``x_range`` is not ``(a, b)`` with ``a < b``.
 
-    Book chapter: "Data pipelines" (label ``chap-data-pipelines``).
+    Book section: {ref}`chap-data-pipelines` (the ``Dataset`` protocol and its figure).
     """
 
     def __init__(
@@ -220,25 +243,34 @@ class NoisySine(Dataset):
         self.y = torch.sin(self.X) + self.noise_std * torch.randn(N, 1, generator=generator)  # (N, 1)
 
     def __len__(self) -> int:
+        """Number of samples ``N``."""
         return len(self.X)
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        """The ``index``-th sample ``(x, y)``, each of shape ``(1,)``: one row of ``X`` and of ``y``."""
         return self.X[index], self.y[index]
 
 
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}")
+    return value
+
+
 class InMemoryLoader:
-    r"""Batches of tensors already in memory, by slicing: a fast stand-in for ``DataLoader``.
+    r"""Batches of tensors already in memory, by slicing: :math:`\lceil N/B \rceil` batches per epoch (:math:`\lfloor N/B \rfloor` with ``drop_last``).
 
     ``DataLoader`` over a map-style ``Dataset`` calls ``__getitem__`` once per
     sample and then ``collate_fn`` stacks the samples into a batch: Python work
     per *sample*. When the whole data set is two tensors in memory, one index
     operation per *batch* does the same job. Iterating yields ``(X_batch,
-    y_batch)`` pairs like ``DataLoader(TensorDataset(X, y), batch_size, shuffle)``.
+    y_batch)`` pairs equal to those of
+    ``DataLoader(TensorDataset(X, y), batch_size, shuffle, drop_last=drop_last, generator=generator)``.
 
     Args:
         X (Tensor): inputs, ``(N, ...)``.
         y (Tensor): targets, ``(N, ...)``: same first dimension as ``X``.
-        batch_size (int): samples per batch, ``>= 1``. Default: 64.
+        batch_size (int): samples per batch ``B``, ``>= 1``. Default: 64.
         shuffle (bool): draw a new permutation every epoch. Default: ``False``.
         drop_last (bool): drop a last batch smaller than ``batch_size``. Default: ``False``.
         generator (torch.Generator | None): source of the permutations when
@@ -247,14 +279,24 @@ class InMemoryLoader:
 
     Shape:
         - yields ``X[idx]`` of ``(B, ...)`` and ``y[idx]`` of ``(B, ...)``, ``B <= batch_size``.
+        - without shuffling the batches are views (slices) of ``X`` and ``y``, not copies.
 
     Raises:
         TypeError: if ``X``/``y`` are not tensors, ``batch_size`` is not an int,
-            or ``generator`` is not a ``torch.Generator``.
+            ``shuffle``/``drop_last`` are not bools, or ``generator`` is not a ``torch.Generator``.
         ValueError: if ``X`` and ``y`` disagree on ``N`` (both shapes named), ``N`` is 0,
             or ``batch_size < 1``.
 
-    Book chapter: "Data pipelines" (label ``chap-data-pipelines``).
+    Note:
+        With ``shuffle=True`` an epoch makes the draws from ``generator`` that
+        ``DataLoader`` makes, in its order: one int64 (its workers' base seed),
+        ``torch.randperm(N)`` (its ``RandomSampler``), and, once the last batch
+        has been taken, one more ``randperm(N)`` that the sampler draws and
+        discards. So one seeded generator gives the same epochs in both loaders,
+        and a chapter can swap one for the other without changing its numbers.
+
+    Book section: {ref}`chap-data-pipelines`; shuffled minibatches as in
+    Bottou, "Stochastic Gradient Descent Tricks" (2012).
     """
 
     def __init__(
@@ -279,16 +321,23 @@ class InMemoryLoader:
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         self.X, self.y = X, y
-        self.shuffle, self.drop_last, self.generator = bool(shuffle), bool(drop_last), generator
+        self.shuffle = _check_bool(shuffle, "shuffle")
+        self.drop_last = _check_bool(drop_last, "drop_last")
+        self.generator = generator
 
     def __len__(self) -> int:
-        """Number of batches per epoch."""
+        """Number of batches per epoch: ``ceil(N / B)``, or ``floor(N / B)`` with ``drop_last``."""
         N = len(self.X)
         return N // self.batch_size if self.drop_last else -(-N // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         N = len(self.X)
-        order = torch.randperm(N, generator=self.generator) if self.shuffle else None
+        order = None
+        if self.shuffle:
+            # DataLoader draws its workers' base seed first; drawing it too keeps
+            # the generator in step, so both loaders give the same permutation.
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+            order = torch.randperm(N, generator=self.generator)  # (N,)
         for batch in range(len(self)):
             start = batch * self.batch_size
             if order is None:  # a slice is a view: no copy at all
@@ -296,3 +345,145 @@ class InMemoryLoader:
             else:
                 idx = order[start : start + self.batch_size]  # (B,)
                 yield self.X[idx], self.y[idx]
+        if self.shuffle:
+            # RandomSampler ends an epoch with randperm(N)[:0]: a draw it discards.
+            torch.randperm(N, generator=self.generator)
+
+
+def pad_collate(batch: Sequence[tuple[Tensor, Tensor]], padding_value: float = 0.0) -> dict[str, Tensor]:
+    r"""Collate ``(x_i, y_i)`` pairs of lengths :math:`T_i` into a padded batch: :math:`X_{i,t} = x_{i,t}` for :math:`t < T_i`, else ``padding_value``.
+
+    A ``collate_fn`` for :class:`~torch.utils.data.DataLoader` when samples are
+    sequences of different lengths, which the default collate cannot stack.
+    Each sequence is copied to the start of its row (right padding), as
+    ``torch.nn.utils.rnn.pad_sequence(xs, batch_first=True)`` does, and the
+    true lengths are returned so a model can ignore the padding
+    (``mask = torch.arange(T)[None, :] < lengths[:, None]``).
+
+    Args:
+        batch (sequence of pairs): ``(x_i, y_i)`` with ``x_i`` of shape ``(T_i, *)``,
+            ``T_i >= 0``, and every ``y_i`` of one shape. All ``x_i`` share their trailing
+            shape ``*`` and dtype.
+        padding_value (float): value written after the end of each sequence. Default: 0.0.
+
+    Shape:
+        - ``X``: :math:`(N, T, *)` with :math:`T = \max_i T_i`, dtype of the ``x_i``.
+        - ``y``: :math:`(N, \ldots)`, the ``y_i`` stacked.
+        - ``lengths``: :math:`(N,)`, int64.
+
+    Returns:
+        dict[str, Tensor]: ``{"X": X, "y": y, "lengths": lengths}``.
+
+    Raises:
+        TypeError: if ``batch`` is not a sequence of ``(Tensor, Tensor)`` pairs or
+            ``padding_value`` is not a number.
+        ValueError: if ``batch`` is empty, an ``x_i`` is 0-d, or the ``x_i`` disagree on
+            trailing shape or dtype, or the ``y_i`` on shape (expected and received named).
+
+    Book section: {ref}`chap-data-pipelines` (custom ``collate_fn``).
+    """
+    if not isinstance(batch, Sequence) or isinstance(batch, str):
+        raise TypeError(f"batch must be a sequence of (x, y) pairs, got {type(batch).__name__}")
+    if len(batch) == 0:
+        raise ValueError("batch is empty: expected at least one (x, y) pair")
+    if isinstance(padding_value, bool) or not isinstance(padding_value, (int, float)):
+        raise TypeError(f"padding_value must be a number, got {type(padding_value).__name__}")
+    for i, pair in enumerate(batch):
+        if (
+            not isinstance(pair, (tuple, list))
+            or len(pair) != 2
+            or not all(isinstance(t, Tensor) for t in pair)
+        ):
+            raise TypeError(f"expected batch[{i}] to be a pair (x, y) of tensors, got {pair!r}")
+    xs = [x for x, _ in batch]
+    ys = [y for _, y in batch]
+    first = xs[0]
+    if first.ndim == 0:
+        raise ValueError("expected sequences x of shape (T, *), got a 0-d tensor at batch[0]")
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        if x.ndim == 0 or x.shape[1:] != first.shape[1:]:
+            raise ValueError(
+                f"expected x of shape (T, {', '.join(map(str, first.shape[1:]))}) at batch[{i}], "
+                f"got {tuple(x.shape)}"
+            )
+        if x.dtype != first.dtype:
+            raise ValueError(f"expected x of dtype {first.dtype} at batch[{i}], got {x.dtype}")
+        if y.shape != ys[0].shape:
+            raise ValueError(f"expected y of shape {tuple(ys[0].shape)} at batch[{i}], got {tuple(y.shape)}")
+    lengths = torch.tensor([len(x) for x in xs], dtype=torch.int64)  # (N,)
+    T = int(lengths.max())
+    X = torch.full((len(xs), T, *first.shape[1:]), padding_value, dtype=first.dtype)  # (N, T, *)
+    for i, x in enumerate(xs):
+        X[i, : len(x)] = x  # row i: the sequence, then the padding already there
+    return {"X": X, "y": torch.stack(ys), "lengths": lengths}
+
+
+def seed_worker(worker_id: int) -> None:
+    r"""Seed NumPy and Python's ``random`` in a ``DataLoader`` worker from its torch seed: :math:`s = \text{torch.initial\_seed}() \bmod 2^{32}`.
+
+    Pass it as ``DataLoader(..., worker_init_fn=seed_worker, generator=g)``.
+    PyTorch seeds each worker's torch generator with ``base_seed + worker_id``,
+    where ``base_seed`` is drawn from ``g`` every epoch; this function derives
+    the seeds of the other two libraries from that one, so random
+    augmentations written with NumPy or ``random`` are reproducible too and
+    differ between workers (recipe of PyTorch's "Reproducibility" notes).
+
+    Args:
+        worker_id (int): the worker's index, ``>= 0`` (``DataLoader`` passes it).
+
+    Returns:
+        None: it seeds the global generators of NumPy and ``random`` in place.
+
+    Raises:
+        TypeError: if ``worker_id`` is not an ``int``.
+        ValueError: if ``worker_id`` is negative.
+
+    Book section: {ref}`chap-data-pipelines` (workers).
+    """
+    if isinstance(worker_id, bool) or not isinstance(worker_id, int):
+        raise TypeError(f"worker_id must be an int, got {type(worker_id).__name__}: {worker_id!r}")
+    if worker_id < 0:
+        raise ValueError(f"worker_id must be >= 0, got {worker_id}")
+    # NumPy's legacy seed takes 32 bits; torch's initial seed is 64 bits.
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+def measure_throughput(loader: Iterable, num_repeats: int = 3) -> float:
+    r"""Best samples per second over ``num_repeats`` full passes: :math:`\max_r N / t_r`.
+
+    Each pass iterates ``loader`` once, counting ``len(batch[0])`` samples per
+    batch, and is timed with :func:`time.perf_counter`. The best pass is the one
+    least disturbed by other work on the machine, so it is the fairest estimate
+    of what the loader itself costs.
+
+    Args:
+        loader (Iterable): yields batches whose first element is a tensor of
+            ``(B, ...)`` (a pair ``(X, y)`` or a list), re-iterable.
+        num_repeats (int): number of timed passes, ``>= 1``. Default: 3.
+
+    Returns:
+        float: samples per second of the fastest pass.
+
+    Raises:
+        TypeError: if ``num_repeats`` is not an ``int`` or a batch has no tensor first.
+        ValueError: if ``num_repeats < 1`` or a pass yields no sample.
+
+    Book section: {ref}`chap-data-pipelines` (throughput).
+    """
+    repeats = _check_positive_int(num_repeats, "num_repeats")
+    best = 0.0
+    for _ in range(repeats):
+        num_samples = 0
+        start = time.perf_counter()
+        for batch in loader:
+            first = batch[0] if isinstance(batch, (tuple, list)) else None
+            if not isinstance(first, Tensor):
+                raise TypeError(f"expected batches (X, ...) with a tensor X first, got {type(batch).__name__}")
+            num_samples += len(first)
+        elapsed = time.perf_counter() - start
+        if num_samples == 0:
+            raise ValueError("the loader yielded no sample: expected at least one batch")
+        best = max(best, num_samples / elapsed)
+    return best
