@@ -17,7 +17,6 @@ that keeps the weights of the best validation epoch.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -63,50 +62,82 @@ class History:
         }
 
 
-class EarlyStopping:
-    r"""Stop when the validation loss has not improved for ``patience`` epochs.
+def _check_int(value: object, name: str, minimum: int) -> int:
+    # bool is a subclass of int, but `num_epochs=True` is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"Invalid {name}: {value} (expected >= {minimum})")
+    return value
 
-    An epoch *improves* when its loss is below ``best - min_delta``. The
-    weights of the best epoch are kept (a deep copy of the ``state_dict``), so
-    they can be restored when training stops.
+
+class EarlyStopping:
+    r"""Stop when the validation loss has not improved for ``patience`` epochs: stop at epoch :math:`e` if :math:`e - e^\star \ge p`.
+
+    Epoch :math:`e` *improves* when its loss is below :math:`\mathcal L^\star - \delta`,
+    where :math:`\mathcal L^\star` is the best loss so far (reached at epoch
+    :math:`e^\star`) and :math:`\delta` is ``min_delta``. The weights of the
+    best epoch are kept (a detached copy of the ``state_dict``), so they can be
+    restored when training stops.
 
     Args:
-        patience (int): epochs without improvement to tolerate, ``>= 1``.
+        patience (int | None): epochs without improvement to tolerate, ``>= 1``;
+            ``None`` never stops, and only tracks the best epoch and its weights.
         min_delta (float): the smallest decrease that counts as an
             improvement, ``>= 0``. Default: 0.
+        keep_best_state (bool): copy the weights at every improvement. Turn
+            it off when they will not be restored, to save the copies. Default: ``True``.
+
+    Attributes:
+        best_loss (float): :math:`\mathcal L^\star`, ``inf`` before the first step.
+        best_epoch (int | None): :math:`e^\star`.
+        best_state (dict[str, Tensor] | None): the weights at :math:`e^\star`.
+        epochs_without_improvement (int): :math:`e - e^\star` after the last step.
 
     Raises:
-        ValueError: if ``patience < 1`` or ``min_delta < 0``.
-        TypeError: if ``patience`` is not an int.
+        TypeError: if ``patience`` is not an int or ``None``, or ``min_delta`` not a number.
+        ValueError: if ``patience < 1`` or ``min_delta`` is negative or not finite.
 
-    Reference: Prechelt, "Early stopping — but when?" (1998); book chapter
-    ``chap-training-loop``.
+    Reference: Prechelt, "Early stopping — but when?" (1998), section 2.1
+    (the "UP"/patience criteria); book section ``sec-train-early-stopping``.
     """
 
-    def __init__(self, patience: int, min_delta: float = 0.0) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int):
-            raise TypeError(f"patience must be an int, got {type(patience).__name__}")
-        if patience < 1:
-            raise ValueError(f"Invalid patience: {patience} (expected >= 1)")
-        if not min_delta >= 0.0:
-            raise ValueError(f"Invalid min_delta: {min_delta} (expected >= 0)")
+    def __init__(self, patience: int | None, min_delta: float = 0.0, keep_best_state: bool = True) -> None:
+        if patience is not None:
+            _check_int(patience, "patience", 1)
+        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)):
+            raise TypeError(f"min_delta must be a float, got {type(min_delta).__name__}: {min_delta!r}")
+        if not (math.isfinite(min_delta) and min_delta >= 0.0):
+            raise ValueError(f"Invalid min_delta: {min_delta} (expected a finite float >= 0)")
         self.patience = patience
         self.min_delta = float(min_delta)
+        self.keep_best_state = bool(keep_best_state)
         self.best_loss = math.inf
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
         self.epochs_without_improvement = 0
 
     def step(self, val_loss: float, model: nn.Module, epoch: int) -> bool:
-        """Record one epoch's validation loss; return ``True`` when training should stop."""
+        """Record one epoch's validation loss; return ``True`` when training should stop.
+
+        Args:
+            val_loss (float): the epoch's mean validation loss. ``nan`` never improves.
+            model (nn.Module): whose weights to keep if this epoch is the best so far.
+            epoch (int): the epoch's 0-based index, stored as ``best_epoch``.
+
+        Returns:
+            bool: ``True`` once ``patience`` epochs in a row have not improved.
+        """
         if val_loss < self.best_loss - self.min_delta:
-            self.best_loss = val_loss
+            self.best_loss = float(val_loss)
             self.best_epoch = epoch
-            self.best_state = copy.deepcopy(model.state_dict())
+            if self.keep_best_state:
+                # clone(): a state_dict holds references to the live parameters.
+                self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             self.epochs_without_improvement = 0
             return False
         self.epochs_without_improvement += 1
-        return self.epochs_without_improvement >= self.patience
+        return self.patience is not None and self.epochs_without_improvement >= self.patience
 
 
 def _check_batch(batch: object) -> tuple[torch.Tensor, torch.Tensor]:
@@ -125,7 +156,7 @@ def train_one_epoch(
     loss_fn: LossFn,
     max_steps: int | None = None,
 ) -> tuple[float, int]:
-    """Run the five training steps on every batch of ``loader`` once.
+    r"""Run the five training steps, :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_B`, on every batch of ``loader`` once.
 
     Args:
         model (nn.Module): the model, put in ``train()`` mode here.
@@ -134,13 +165,20 @@ def train_one_epoch(
         loss_fn (Callable): ``loss_fn(y_hat, y)`` returns the batch's *mean* loss.
         max_steps (int | None): stop after this many batches. Default: all.
 
+    Shape:
+        - each batch: ``X`` of ``(N, D)`` (or whatever ``model`` takes) and
+          ``y`` of the shape ``loss_fn`` expects, e.g. ``(N, O)``.
+
     Returns:
         tuple[float, int]: the mean loss over the samples seen (batch losses
-        weighted by batch size) and the number of optimizer steps taken.
+        weighted by batch size, eq. ``eq-train-dataset-mean``) and the number
+        of optimizer steps taken.
 
     Raises:
         ValueError: if ``loader`` yields no batch.
         TypeError: if a batch is not a pair of tensors.
+
+    Book section: ``sec-train-five-steps``, equation ``eq-train-update``.
     """
     model.train()
     total_loss, num_samples, steps = 0.0, 0, 0
@@ -151,7 +189,7 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)  # 1. forget the previous gradients
         y_hat = model(X)  # 2. forward
         loss = loss_fn(y_hat, y)  # 3. loss (mean over the batch)
-        loss.backward()  # 4. backward
+        loss.backward()  # 4. backward: accumulate into p.grad
         optimizer.step()  # 5. update
         # Weight by batch size so a short last batch counts for what it holds.
         total_loss += loss.item() * len(X)
@@ -164,21 +202,32 @@ def train_one_epoch(
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
-    """Return the mean loss of ``model`` over every sample of ``loader``, in ``eval()`` mode.
+    r"""Mean loss of ``model`` over every sample of ``loader``, in ``eval()`` mode: :math:`\frac{1}{N}\sum_b N_b \bar{\mathcal L}_b`.
 
     Batch losses (means) are weighted by batch size and divided by the number
     of samples, which equals summing per-sample losses with ``reduction="sum"``
-    and dividing by the dataset size. The model is left in ``eval()`` mode.
+    and dividing by the dataset size. Runs under ``torch.no_grad()`` (no graph
+    is recorded) and leaves the model in ``eval()`` mode.
+
+    Args:
+        model (nn.Module): the model to evaluate.
+        loader (Iterable): yields pairs ``(X, y)`` of tensors.
+        loss_fn (Callable): ``loss_fn(y_hat, y)`` returns the batch's *mean* loss.
+
+    Returns:
+        float: the loss averaged over samples, not over batches.
 
     Raises:
         ValueError: if ``loader`` yields no batch.
         TypeError: if a batch is not a pair of tensors.
+
+    Book section: ``sec-train-validation``, equation ``eq-train-dataset-mean``.
     """
     model.eval()
     total_loss, num_samples = 0.0, 0
     for batch in loader:
         X, y = _check_batch(batch)
-        total_loss += loss_fn(model(X), y).item() * len(X)
+        total_loss += loss_fn(model(X), y).item() * len(X)  # batch mean * N_b = batch sum
         num_samples += len(X)
     if num_samples == 0:
         raise ValueError("the evaluation loader yielded no batch: expected at least one (X, y) pair")
@@ -197,14 +246,15 @@ def fit(
     restore_best: bool = True,
     max_steps: int | None = None,
 ) -> History:
-    r"""Train ``model`` for up to ``num_epochs`` epochs and return the per-epoch :class:`History`.
+    r"""Train ``model`` for up to ``num_epochs`` epochs of :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_B` and return the per-epoch :class:`History`.
 
     Each epoch runs :func:`train_one_epoch` (the five steps on every batch),
     then, with a ``val_loader``, :func:`evaluate` under ``torch.no_grad()``.
     With ``patience`` set, training stops once the validation loss has not
     improved for ``patience`` epochs (:class:`EarlyStopping`), and with
     ``restore_best`` the model gets back the weights of its best validation
-    epoch.
+    epoch (with or without ``patience``). Without a ``val_loader`` no state is
+    copied, so ``fit`` costs what a hand-written loop costs.
 
     Args:
         model (nn.Module): the model to train, in place.
@@ -215,7 +265,7 @@ def fit(
         val_loader (Iterable | None): validation batches. Default: ``None``.
         patience (int | None): early-stopping patience in epochs; needs
             ``val_loader``. Default: ``None`` (no early stopping).
-        min_delta (float): smallest improvement that resets the patience. Default: 0.
+        min_delta (float): smallest decrease of the validation loss that counts as an improvement. Default: 0.
         restore_best (bool): load the best validation epoch's weights at the
             end (only with validation). Default: ``True``.
         max_steps (int | None): stop after this many optimizer steps in all,
@@ -227,49 +277,43 @@ def fit(
 
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``, ``optimizer`` not a
-            ``torch.optim.Optimizer``, ``num_epochs`` not an int, or a batch not
-            a pair of tensors.
+            ``torch.optim.Optimizer``, ``loss_fn`` not callable, ``num_epochs``
+            or ``max_steps`` not an int, or a batch not a pair of tensors.
         ValueError: if ``num_epochs < 1``, ``max_steps < 1``, ``patience`` is
             given without ``val_loader``, or a loader yields no batch.
+
+    Reference: the loop of Goodfellow et al. (2016), algorithm 8.1 (SGD) with
+    early stopping, algorithm 7.1; Prechelt (1998). Book chapter
+    ``chap-training-loop``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int):
-        raise TypeError(f"num_epochs must be an int, got {type(num_epochs).__name__}")
-    if num_epochs < 1:
-        raise ValueError(f"Invalid num_epochs: {num_epochs} (expected >= 1)")
-    if max_steps is not None and max_steps < 1:
-        raise ValueError(f"Invalid max_steps: {max_steps} (expected >= 1 or None)")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable as loss_fn(y_hat, y), got {type(loss_fn).__name__}")
+    _check_int(num_epochs, "num_epochs", 1)
+    if max_steps is not None:
+        _check_int(max_steps, "max_steps", 1)
     if patience is not None and val_loader is None:
         raise ValueError("early stopping (patience) needs a val_loader, got val_loader=None")
 
     history = History()
-    stopper = EarlyStopping(patience, min_delta) if patience is not None else None
-    best_val = math.inf
-    best_state = None
+    # Without validation there is nothing to track; with it, a tracker with
+    # patience=None records the best epoch (and its weights) but never stops.
+    tracker = EarlyStopping(patience, min_delta, keep_best_state=restore_best) if val_loader is not None else None
     for epoch in range(num_epochs):
         remaining = None if max_steps is None else max_steps - history.num_steps
         train_loss, steps = train_one_epoch(model, train_loader, optimizer, loss_fn, max_steps=remaining)
         history.train_loss.append(train_loss)
         history.num_steps += steps
-        if val_loader is not None:
+        if tracker is not None:
             val_loss = evaluate(model, val_loader, loss_fn)
             history.val_loss.append(val_loss)
-            if stopper is not None:
-                if stopper.step(val_loss, model, epoch):
-                    history.stopped_early = True
-            elif val_loss < best_val:
-                best_val = val_loss
-                history.best_epoch = epoch
-                if restore_best:
-                    best_state = copy.deepcopy(model.state_dict())
+            history.stopped_early = tracker.step(val_loss, model, epoch)
+            history.best_epoch = tracker.best_epoch
         if history.stopped_early or (max_steps is not None and history.num_steps >= max_steps):
             break
-    if stopper is not None:
-        history.best_epoch = stopper.best_epoch
-        best_state = stopper.best_state
-    if restore_best and best_state is not None:
-        model.load_state_dict(best_state)
+    if restore_best and tracker is not None and tracker.best_state is not None:
+        model.load_state_dict(tracker.best_state)
     return history
