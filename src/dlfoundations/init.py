@@ -1,0 +1,617 @@
+r"""Weight initialisation from variance preservation, measuring gradient flow, and clipping.
+
+A layer :math:`Z = X W^\top + \mathbf b` multiplies the variance of its input
+by :math:`n_{\text{in}} \operatorname{Var}[w]` on the way forward and the
+variance of the incoming gradient by :math:`n_{\text{out}} \operatorname{Var}[w]`
+on the way back. The fill functions here choose :math:`\operatorname{Var}[w]`
+so that these factors are one (Glorot and Bengio, 2010; He et al., 2015), and
+mirror :mod:`torch.nn.init`'s names and arguments (``gain``, ``a``, ``mode``,
+``nonlinearity``, ``generator``): with the same generator they draw the same
+numbers. :func:`deep_mlp` and :func:`gradient_flow` measure, layer by layer,
+what an initialisation does to a deep network, and :func:`clip_grad_norm_`
+rescales gradients whose total norm is too large (Pascanu et al., 2013).
+
+Book section: {ref}`chap-initialization`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "GradientFlow",
+    "calculate_fan_in_and_fan_out",
+    "calculate_gain",
+    "clip_grad_norm_",
+    "deep_mlp",
+    "gradient_flow",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "uniform_",
+    "uniform_bound",
+    "xavier_normal_",
+    "xavier_uniform_",
+]
+
+_MODES = ("fan_in", "fan_out")
+_NONLINEARITIES = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+}
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_tensor(tensor: object, name: str = "tensor") -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if not tensor.is_floating_point():
+        raise TypeError(f"{name} must have a floating dtype, got {tensor.dtype}")
+    return tensor
+
+
+def _check_number(value: object, name: str, *, positive: bool = False, non_negative: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    if non_negative and value < 0:
+        raise ValueError(f"{name} must be non-negative, got {value}")
+    return value
+
+
+def _check_generator(generator: object) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    # bool is a subclass of int, but `num_layers=True` is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__}: {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------- fans and gains
+
+
+def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    r"""Fan-in and fan-out of a weight: :math:`n_{\text{in}} = D \cdot k`, :math:`n_{\text{out}} = O \cdot k`.
+
+    A weight of shape ``(O, D)`` (as in :class:`torch.nn.Linear`) feeds each of
+    its ``O`` outputs from ``D`` inputs, so :math:`n_{\text{in}} = D` and each
+    input reaches :math:`n_{\text{out}} = O` outputs. A convolution weight of
+    shape ``(C_out, C_in, k_1, ..., k_m)`` has receptive field
+    :math:`k = k_1 \cdots k_m`, which multiplies both.
+
+    Args:
+        tensor (Tensor): a weight with at least two dimensions.
+
+    Shape:
+        - tensor: :math:`(O, D, *)`.
+
+    Returns:
+        tuple[int, int]: ``(fan_in, fan_out)``, as ``torch.nn.init._calculate_fan_in_and_fan_out``.
+
+    Raises:
+        TypeError: if ``tensor`` is not a floating-point tensor.
+        ValueError: if ``tensor`` has fewer than two dimensions.
+
+    Book section: {ref}`chap-initialization`, equation ``eq-init-forward``.
+    """
+    _check_tensor(tensor)
+    if tensor.ndim < 2:
+        raise ValueError(
+            "fan in and fan out need a tensor with at least 2 dimensions (O, D, ...), "
+            f"got shape {tuple(tensor.shape)}"
+        )
+    receptive_field = math.prod(tensor.shape[2:])  # 1 for a linear layer's (O, D)
+    fan_in = tensor.shape[1] * receptive_field
+    fan_out = tensor.shape[0] * receptive_field
+    return fan_in, fan_out
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    r"""Gain :math:`g` of a nonlinearity, so that :math:`\operatorname{Var}[w] = g^2 / n`.
+
+    ReLU keeps half of a symmetric input's second moment,
+    :math:`\mathbb E[\operatorname{relu}(z)^2] = \tfrac12 \operatorname{Var}[z]`,
+    so :math:`g = \sqrt 2`; a leaky ReLU of negative slope :math:`a` keeps
+    :math:`\tfrac{1 + a^2}{2}`, so :math:`g = \sqrt{2 / (1 + a^2)}`. Linear
+    layers and the sigmoid get :math:`g = 1`. For tanh, :math:`g = 5/3` is
+    PyTorch's empirical value (tanh is the identity near zero, but squashes larger
+    inputs).
+
+    Args:
+        nonlinearity (str): one of ``"linear"``, ``"sigmoid"``, ``"tanh"``,
+            ``"relu"``, ``"leaky_relu"``.
+        param (float, optional): the negative slope of ``"leaky_relu"``.
+            Default: ``None``, meaning 0.01 as in :class:`torch.nn.LeakyReLU`.
+
+    Returns:
+        float: the gain, equal to ``torch.nn.init.calculate_gain(nonlinearity, param)``.
+
+    Raises:
+        ValueError: if ``nonlinearity`` is unknown.
+        TypeError: if ``param`` is not a number.
+
+    Book section: {ref}`chap-initialization`, equation ``eq-init-gain``; He et
+    al. (2015), equations (10) and (15).
+    """
+    if nonlinearity not in _NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be one of {_NONLINEARITIES}, got {nonlinearity!r}")
+    if nonlinearity in ("linear", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    negative_slope = 0.01 if param is None else _check_number(param, "param (negative slope)")
+    return math.sqrt(2.0 / (1.0 + negative_slope**2))
+
+
+def uniform_bound(std: float) -> float:
+    r"""Half-width of the uniform distribution of a given standard deviation: :math:`a = \sqrt 3\, \sigma`.
+
+    :math:`\mathcal U(-a, a)` has variance :math:`a^2 / 3`.
+
+    Args:
+        std (float): the wanted standard deviation :math:`\sigma \ge 0`.
+
+    Returns:
+        float: :math:`a = \sqrt{3}\,\sigma`.
+
+    Raises:
+        TypeError: if ``std`` is not a number.
+        ValueError: if ``std`` is negative or not finite.
+
+    Book section: {ref}`chap-initialization`, equation ``eq-init-uniform-bound``.
+    """
+    return math.sqrt(3.0) * _check_number(std, "std", non_negative=True)
+
+
+# ---------------------------------------------------------------- fills
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    r"""Fill ``tensor`` in place with :math:`w = a + (b - a)\,u`, :math:`u \sim \mathcal U(0, 1)`.
+
+    Args:
+        tensor (Tensor): the floating-point tensor to fill.
+        a (float): lower bound. Default: 0.
+        b (float): upper bound, :math:`b \ge a`. Default: 1.
+        generator (torch.Generator, optional): source of the draws. Default: ``None``
+            (PyTorch's global generator).
+
+    Shape:
+        - tensor: any shape; it keeps its shape, dtype and device.
+
+    Returns:
+        Tensor: ``tensor`` itself, equal (to round-off) to
+        ``torch.nn.init.uniform_(tensor, a, b, generator=generator)`` after the same draws.
+
+    Raises:
+        TypeError: if ``tensor`` is not a floating tensor, a bound is not a number
+            or ``generator`` is not a :class:`torch.Generator`.
+        ValueError: if ``a > b``.
+
+    Book section: {ref}`chap-initialization`, equation ``eq-init-uniform-bound``.
+    """
+    _check_tensor(tensor)
+    a = _check_number(a, "a")
+    b = _check_number(b, "b")
+    if a > b:
+        raise ValueError(f"uniform_ expects a <= b, got a={a} and b={b}")
+    u = torch.rand(tensor.shape, generator=_check_generator(generator), dtype=tensor.dtype, device=tensor.device)
+    with torch.no_grad():  # initialisation is not part of the graph
+        return tensor.copy_(a + (b - a) * u)
+
+
+def normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: torch.Generator | None = None
+) -> Tensor:
+    r"""Fill ``tensor`` in place with :math:`w = \mu + \sigma \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, 1)`.
+
+    Args:
+        tensor (Tensor): the floating-point tensor to fill.
+        mean (float): :math:`\mu`. Default: 0.
+        std (float): :math:`\sigma \ge 0`. Default: 1.
+        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+
+    Shape:
+        - tensor: any shape; it keeps its shape, dtype and device.
+
+    Returns:
+        Tensor: ``tensor`` itself, equal to
+        ``torch.nn.init.normal_(tensor, mean, std, generator=generator)`` after the same draws.
+
+    Raises:
+        TypeError: if ``tensor`` is not a floating tensor, ``mean`` or ``std`` is
+            not a number, or ``generator`` is not a :class:`torch.Generator`.
+        ValueError: if ``std`` is negative.
+
+    Book section: {ref}`chap-initialization`.
+    """
+    _check_tensor(tensor)
+    mean = _check_number(mean, "mean")
+    std = _check_number(std, "std", non_negative=True)
+    eps = torch.randn(tensor.shape, generator=_check_generator(generator), dtype=tensor.dtype, device=tensor.device)
+    with torch.no_grad():
+        return tensor.copy_(mean + std * eps)
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    r"""Glorot/Xavier uniform fill: :math:`\mathcal U(-a, a)`, :math:`a = g \sqrt{6 / (n_{\text{in}} + n_{\text{out}})}`.
+
+    The variance :math:`g^2 \cdot 2 / (n_{\text{in}} + n_{\text{out}})` is the
+    compromise between the forward condition :math:`n_{\text{in}}
+    \operatorname{Var}[w] = 1` and the backward one :math:`n_{\text{out}}
+    \operatorname{Var}[w] = 1`; the bound follows from :func:`uniform_bound`.
+
+    Args:
+        tensor (Tensor): weight to fill in place, at least 2-D.
+        gain (float): scale factor :math:`g > 0` (see :func:`calculate_gain`). Default: 1.
+        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+
+    Shape:
+        - tensor: :math:`(O, D, *)`.
+
+    Returns:
+        Tensor: ``tensor``, equal to ``torch.nn.init.xavier_uniform_(tensor, gain, generator)``
+        after the same draws.
+
+    Raises:
+        TypeError: if ``tensor`` is not a floating tensor or ``gain`` not a number.
+        ValueError: if ``tensor`` has fewer than 2 dimensions or ``gain <= 0``.
+
+    Book section: {ref}`chap-initialization`, equation ``eq-init-xavier``;
+    Glorot and Bengio (2010), section 4.2.1, equation (16).
+    """
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    gain = _check_number(gain, "gain", positive=True)
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+    bound = uniform_bound(std)
+    return uniform_(tensor, -bound, bound, generator=generator)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+    r"""Glorot/Xavier normal fill: :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma = g \sqrt{2 / (n_{\text{in}} + n_{\text{out}})}`.
+
+    Args:
+        tensor (Tensor): weight to fill in place, at least 2-D.
+        gain (float): scale factor :math:`g > 0`. Default: 1.
+        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+
+    Shape:
+        - tensor: :math:`(O, D, *)`.
+
+    Returns:
+        Tensor: ``tensor``, equal to ``torch.nn.init.xavier_normal_(tensor, gain, generator)``
+        after the same draws.
+
+    Raises:
+        TypeError: if ``tensor`` is not a floating tensor or ``gain`` not a number.
+        ValueError: if ``tensor`` has fewer than 2 dimensions or ``gain <= 0``.
+
+    Book section: {ref}`chap-initialization`, equation ``eq-init-xavier``;
+    Glorot and Bengio (2010), section 4.2.1 (the variance of their equation (16)).
+    """
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    gain = _check_number(gain, "gain", positive=True)
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return normal_(tensor, 0.0, std, generator=generator)
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Kaiming/He uniform fill: :math:`\mathcal U(-b, b)`, :math:`b = g \sqrt{3 / n}`, :math:`n` = fan-in or fan-out.
+
+    With ``nonlinearity="relu"`` the variance is :math:`2 / n`, the value that
+    makes a ReLU layer keep the second moment of its input.
+
+    Args:
+        tensor (Tensor): weight to fill in place, at least 2-D.
+        a (float): negative slope of the leaky ReLU (only used with
+            ``"leaky_relu"``). Default: 0.
+        mode (str): ``"fan_in"`` preserves the forward variance, ``"fan_out"``
+            the backward one. Default: ``"fan_in"``.
+        nonlinearity (str): passed to :func:`calculate_gain`. Default: ``"leaky_relu"``
+            (as in PyTorch; with ``a=0`` it equals ``"relu"``).
+        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+
+    Shape:
+        - tensor: :math:`(O, D, *)`.
+
+    Returns:
+        Tensor: ``tensor``, equal to ``torch.nn.init.kaiming_uniform_`` with the
+        same arguments after the same draws.
+
+    Raises:
+        TypeError: if ``tensor`` is not a floating tensor.
+        ValueError: if ``tensor`` has fewer than 2 dimensions, or ``mode`` or
+            ``nonlinearity`` is unknown.
+
+    Book section: {ref}`chap-initialization`, equation ``eq-init-he``;
+    He et al. (2015), equation (10).
+    """
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
+    bound = uniform_bound(std)
+    return uniform_(tensor, -bound, bound, generator=generator)
+
+
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Kaiming/He normal fill: :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma = g / \sqrt n`, :math:`n` = fan-in or fan-out.
+
+    Args:
+        tensor (Tensor): weight to fill in place, at least 2-D.
+        a (float): negative slope of the leaky ReLU. Default: 0.
+        mode (str): ``"fan_in"`` or ``"fan_out"``. Default: ``"fan_in"``.
+        nonlinearity (str): passed to :func:`calculate_gain`. Default: ``"leaky_relu"``.
+        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+
+    Shape:
+        - tensor: :math:`(O, D, *)`.
+
+    Returns:
+        Tensor: ``tensor``, equal to ``torch.nn.init.kaiming_normal_`` with the
+        same arguments after the same draws.
+
+    Raises:
+        TypeError: if ``tensor`` is not a floating tensor.
+        ValueError: if ``tensor`` has fewer than 2 dimensions, or ``mode`` or
+            ``nonlinearity`` is unknown.
+
+    Book section: {ref}`chap-initialization`, equation ``eq-init-he``;
+    He et al. (2015), equations (10) and (14).
+    """
+    std = _kaiming_std(tensor, a, mode, nonlinearity)
+    return normal_(tensor, 0.0, std, generator=generator)
+
+
+# ---------------------------------------------------------------- measuring gradient flow
+
+
+def deep_mlp(
+    in_features: int,
+    hidden_size: int,
+    out_features: int,
+    num_layers: int,
+    nonlinearity: str = "tanh",
+    init: Callable[..., Tensor] = xavier_uniform_,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> nn.Sequential:
+    r"""A deep MLP :math:`A_l = f(A_{l-1} W_l^\top + \mathbf b_l)`, :math:`l = 1..L`, then a linear output layer.
+
+    Every weight (the output layer's too) is filled by ``init(weight, generator=generator)``
+    and every bias is zero, as in Glorot and Bengio (2010) and He et al. (2015).
+
+    Args:
+        in_features (int): :math:`D`, the input size.
+        hidden_size (int): :math:`H`, the width of every hidden layer.
+        out_features (int): :math:`O`, the output size.
+        num_layers (int): :math:`L`, the number of hidden layers.
+        nonlinearity (str): ``"tanh"``, ``"relu"`` or ``"sigmoid"``. Default: ``"tanh"``.
+        init (callable): fills a weight in place; called as
+            ``init(weight, generator=generator)``, e.g. :func:`xavier_uniform_` or
+            ``functools.partial(kaiming_normal_, nonlinearity="relu")``.
+            Default: :func:`xavier_uniform_`.
+        generator (torch.Generator, optional): passed to ``init``. Default: ``None``.
+        dtype (torch.dtype): parameter dtype. Default: ``torch.float32``.
+
+    Shape:
+        - Input: :math:`(N, D)`. Output: :math:`(N, O)`.
+
+    Returns:
+        nn.Sequential: ``[Linear(D, H), f, Linear(H, H), f, ..., Linear(H, O)]``,
+        :math:`2L + 1` modules.
+
+    Raises:
+        TypeError: if a size is not an int or ``init`` is not callable.
+        ValueError: if a size is not positive or ``nonlinearity`` is unknown.
+
+    Book section: {ref}`chap-initialization`.
+    """
+    sizes = [_check_positive_int(in_features, "in_features")]
+    hidden_size = _check_positive_int(hidden_size, "hidden_size")
+    sizes += [hidden_size] * _check_positive_int(num_layers, "num_layers")
+    sizes.append(_check_positive_int(out_features, "out_features"))
+    if nonlinearity not in _ACTIVATIONS:
+        raise ValueError(f"nonlinearity must be one of {tuple(_ACTIVATIONS)}, got {nonlinearity!r}")
+    if not callable(init):
+        raise TypeError(f"init must be callable as init(weight, generator=...), got {type(init).__name__}")
+    _check_generator(generator)
+    modules: list[nn.Module] = []
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layer = nn.Linear(n_in, n_out, dtype=dtype)
+        init(layer.weight, generator=generator)
+        nn.init.zeros_(layer.bias)
+        modules.append(layer)
+        if k < len(sizes) - 2:  # no nonlinearity after the output layer
+            modules.append(_ACTIVATIONS[nonlinearity]())
+    return nn.Sequential(*modules)
+
+
+class GradientFlow(NamedTuple):
+    r"""Standard deviations measured in each hidden layer :math:`l = 1..L` by :func:`gradient_flow`.
+
+    Attributes:
+        activation_std (Tensor): std of :math:`A_l = f(Z_l)` over the batch and units, shape ``(L,)``.
+        preactivation_grad_std (Tensor): std of :math:`\partial \mathcal L / \partial Z_l`, shape ``(L,)``.
+        weight_grad_std (Tensor): std of :math:`\partial \mathcal L / \partial W_l`, shape ``(L,)``.
+        loss (float): the loss of the batch.
+    """
+
+    activation_std: Tensor
+    preactivation_grad_std: Tensor
+    weight_grad_std: Tensor
+    loss: float
+
+
+def gradient_flow(
+    model: nn.Sequential,
+    X: Tensor,
+    y: Tensor,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+) -> GradientFlow:
+    r"""Forward and backward one batch through a :func:`deep_mlp`, recording per-layer standard deviations.
+
+    The loop applies the modules one by one, keeping every hidden pre-activation
+    :math:`Z_l` and activation :math:`A_l`; one call to :func:`torch.autograd.grad`
+    then gives :math:`\partial \mathcal L / \partial Z_l` and
+    :math:`\partial \mathcal L / \partial W_l` without touching ``.grad``.
+
+    Args:
+        model (nn.Sequential): ``[Linear, f, Linear, f, ..., Linear]`` as built by :func:`deep_mlp`.
+        X (Tensor): a batch of inputs.
+        y (Tensor): targets for ``loss_fn``.
+        loss_fn (callable): ``loss_fn(y_hat, y)`` returns a scalar. Default:
+            :func:`torch.nn.functional.cross_entropy` (``y`` holds class indices).
+
+    Shape:
+        - X: :math:`(N, D)` with :math:`D` the first layer's ``in_features``.
+        - y: what ``loss_fn`` expects, :math:`(N,)` for cross-entropy.
+
+    Returns:
+        GradientFlow: three tensors of shape ``(L,)`` and the loss.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Sequential`` of alternating
+            ``nn.Linear`` and activation modules ending with ``nn.Linear``, or
+            ``X`` is not a floating tensor.
+        ValueError: if ``X`` is not of shape ``(N, D)`` or the loss is not a scalar.
+
+    Book section: {ref}`chap-initialization`; the measurements of Glorot and
+    Bengio (2010), section 4.2.
+    """
+    if not isinstance(model, nn.Sequential) or len(model) < 3 or len(model) % 2 == 0:
+        raise TypeError(
+            "model must be an nn.Sequential [Linear, f, ..., Linear] with at least one hidden layer, "
+            f"got {type(model).__name__}"
+        )
+    linears = list(model)[0::2]
+    if not all(isinstance(m, nn.Linear) for m in linears):
+        raise TypeError(f"expected nn.Linear at even positions of model, got {[type(m).__name__ for m in linears]}")
+    _check_tensor(X, "X")
+    D = linears[0].in_features
+    if X.ndim != 2 or X.shape[1] != D:
+        raise ValueError(f"expected X of shape (N, {D}), got {tuple(X.shape)}")
+
+    Zs: list[Tensor] = []
+    As: list[Tensor] = []
+    A = X
+    for k, module in enumerate(model):
+        if k % 2 == 0:
+            Z = module(A)  # A @ W.T + b: (N, H), or (N, O) for the output layer
+            if k < len(model) - 1:
+                Zs.append(Z)
+            A = Z
+        else:
+            A = module(A)  # (N, H)
+            As.append(A)
+    loss = loss_fn(A, y)
+    if loss.ndim != 0:
+        raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+    weights = [m.weight for m in linears[:-1]]
+    grads = torch.autograd.grad(loss, Zs + weights)
+    L = len(Zs)
+    return GradientFlow(
+        activation_std=torch.stack([a.detach().std() for a in As]),
+        preactivation_grad_std=torch.stack([g.std() for g in grads[:L]]),
+        weight_grad_std=torch.stack([g.std() for g in grads[L:]]),
+        loss=loss.item(),
+    )
+
+
+# ---------------------------------------------------------------- clipping
+
+
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:
+    r"""Rescale all gradients by :math:`\min\bigl(1, \tfrac{c}{\lVert g \rVert_p + 10^{-6}}\bigr)`, :math:`\lVert g \rVert_p` their joint norm.
+
+    The total norm treats every parameter's gradient as one piece of a single
+    vector, :math:`\lVert g \rVert_p = \bigl(\sum_k \lVert g_k \rVert_p^p\bigr)^{1/p}`
+    (the largest :math:`|g_{k,i}|` for :math:`p = \infty`). When it exceeds
+    :math:`c` = ``max_norm`` every gradient is multiplied by the same factor, so
+    the update keeps its direction and gets length :math:`c`.
+
+    Note:
+        As in :func:`torch.nn.utils.clip_grad_norm_`, :math:`10^{-6}` is added to
+        the norm before dividing (Pascanu et al. divide by the norm itself), so a
+        clipped gradient has norm slightly below ``max_norm``. Parameters whose
+        ``.grad`` is ``None`` are skipped.
+
+    Args:
+        parameters (Iterable[Tensor] or Tensor): parameters whose ``.grad`` is rescaled in place.
+        max_norm (float): :math:`c > 0`, the largest total norm allowed.
+        norm_type (float): :math:`p \ge 1`, or ``float("inf")``. Default: 2.
+
+    Returns:
+        Tensor: the total norm *before* clipping, a 0-d tensor, as
+        :func:`torch.nn.utils.clip_grad_norm_` returns.
+
+    Raises:
+        TypeError: if ``parameters`` holds something that is not a tensor, or a
+            number argument is not a number.
+        ValueError: if ``max_norm <= 0`` or ``norm_type < 1``.
+
+    Book section: {ref}`chap-initialization`, equations ``eq-init-total-norm``
+    and ``eq-init-clip``; Pascanu et al. (2013), algorithm 1.
+    """
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"parameters must be tensors, got {type(p).__name__}")
+    max_norm = _check_number(max_norm, "max_norm", positive=True)
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)):
+        raise TypeError(f"norm_type must be a number, got {type(norm_type).__name__}")
+    norm_type = float(norm_type)
+    if norm_type < 1:
+        raise ValueError(f"norm_type must be >= 1 or inf, got {norm_type}")
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.tensor(0.0)
+    with torch.no_grad():
+        if math.isinf(norm_type):
+            total_norm = torch.stack([g.abs().max() for g in grads]).max()
+        else:
+            # (sum_k ||g_k||_p^p)^(1/p): the p-norm of all gradients as one vector
+            total_norm = sum((g.abs() ** norm_type).sum() for g in grads) ** (1.0 / norm_type)
+        scale = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)  # never scale up
+        for g in grads:
+            g.mul_(scale)
+    return total_norm
