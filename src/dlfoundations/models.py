@@ -1,0 +1,308 @@
+r"""Multilayer perceptrons, parameter counting and one-hot targets.
+
+An MLP is a stack of :class:`torch.nn.Linear` layers, each computing
+:math:`Z = X W^\top + \mathbf b`, with an activation between them and none after
+the last. This module builds the same network two ways, as an
+:class:`torch.nn.Sequential` (:func:`mlp_sequential`) and as an
+:class:`torch.nn.Module` subclass (:class:`MLP`), counts its parameters by formula
+(:func:`count_linear_parameters`) and by inspection (:func:`count_parameters`),
+and encodes class labels as one-hot rows (:func:`one_hot`).
+
+Book section: {ref}`chap-building-models`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "ACTIVATION_NAMES",
+    "MLP",
+    "count_linear_parameters",
+    "count_parameters",
+    "make_activation",
+    "mlp_sequential",
+    "one_hot",
+]
+
+#: The activation names :class:`MLP` and :func:`mlp_sequential` accept.
+ACTIVATION_NAMES: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "identity")
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    # bool is a subclass of int, but `in_features=True` is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__}: {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return value
+
+
+def _check_sizes(sizes: object, name: str, min_len: int) -> list[int]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"{name} must be a sequence of positive ints, got {type(sizes).__name__}: {sizes!r}")
+    if len(sizes) < min_len:
+        raise ValueError(f"{name} must have at least {min_len} sizes, got {len(sizes)}: {list(sizes)}")
+    return [_check_positive_int(size, f"{name}[{i}]") for i, size in enumerate(sizes)]
+
+
+def make_activation(name: str) -> nn.Module:
+    """Return a new activation module by name: ``"relu"`` gives ``nn.ReLU()``, and so on.
+
+    Args:
+        name (str): one of :data:`ACTIVATION_NAMES`: ``"relu"``, ``"tanh"``,
+            ``"sigmoid"``, ``"leaky_relu"`` (slope 0.01), ``"gelu"`` (exact erf
+            form) or ``"identity"``.
+
+    Returns:
+        nn.Module: a fresh module without parameters.
+
+    Raises:
+        TypeError: if ``name`` is not a string.
+        ValueError: if ``name`` is unknown; the message lists the allowed names.
+
+    Book section: {ref}`sec-models-activations`.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"activation must be a str, one of {ACTIVATION_NAMES}, got {type(name).__name__}")
+    modules = {
+        "relu": nn.ReLU,
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "leaky_relu": nn.LeakyReLU,
+        "gelu": nn.GELU,
+        "identity": nn.Identity,
+    }
+    if name not in modules:
+        raise ValueError(f"Unknown activation {name!r}; expected one of {ACTIVATION_NAMES}")
+    return modules[name]()
+
+
+def count_linear_parameters(layer_sizes: Sequence[int]) -> int:
+    r"""Parameters of a stack of linear layers, by formula: :math:`\sum_{l=1}^{L} n_l (n_{l-1} + 1)`.
+
+    A layer from :math:`m` inputs to :math:`n` outputs has an :math:`n \times m`
+    weight and :math:`n` biases, :math:`n(m + 1)` numbers in all. Activations
+    have no parameters, so this is also the count of an :class:`MLP` without
+    batch normalisation.
+
+    Args:
+        layer_sizes (Sequence[int]): :math:`(n_0, n_1, \dots, n_L)`, the input
+            size, the hidden sizes and the output size, e.g. ``[D, H, O]``.
+
+    Returns:
+        int: the number of weights and biases.
+
+    Raises:
+        TypeError: if ``layer_sizes`` is not a sequence of ints.
+        ValueError: if it has fewer than 2 sizes or a size is not positive.
+
+    Example:
+        >>> count_linear_parameters([4, 8, 3])  # 8 * (4 + 1) + 3 * (8 + 1)
+        67
+
+    Book section: {ref}`sec-models-counting`, equation ``eq-models-count``.
+    """
+    sizes = _check_sizes(layer_sizes, "layer_sizes", min_len=2)
+    return sum(n * (m + 1) for m, n in zip(sizes[:-1], sizes[1:]))
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of a model: ``sum(p.numel() for p in model.parameters() if p.requires_grad)``.
+
+    Args:
+        model (nn.Module): any module.
+
+    Returns:
+        int: the number of scalars that an optimizer would update. Buffers
+        (such as batch normalisation's running statistics) are not counted.
+
+    Raises:
+        TypeError: if ``model`` is not an :class:`torch.nn.Module`.
+
+    Book section: {ref}`sec-models-counting`.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _mlp_layers(
+    in_features: int,
+    hidden_sizes: Sequence[int],
+    out_features: int,
+    activation: str,
+    dropout: float,
+    batch_norm: bool,
+) -> list[nn.Module]:
+    D = _check_positive_int(in_features, "in_features")
+    O = _check_positive_int(out_features, "out_features")  # noqa: E741 - the book's shape letter
+    hidden = _check_sizes(hidden_sizes, "hidden_sizes", min_len=0)
+    make_activation(activation)  # validates the name before any layer is built
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+        raise TypeError(f"dropout must be a float in [0, 1), got {type(dropout).__name__}: {dropout!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if not isinstance(batch_norm, bool):
+        raise TypeError(f"batch_norm must be a bool, got {type(batch_norm).__name__}: {batch_norm!r}")
+    layers: list[nn.Module] = []
+    fan_in = D
+    for H in hidden:
+        layers.append(nn.Linear(fan_in, H))  # (N, fan_in) -> (N, H)
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(H))
+        layers.append(make_activation(activation))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        fan_in = H
+    layers.append(nn.Linear(fan_in, O))  # (N, fan_in) -> (N, O): no activation after it
+    return layers
+
+
+def mlp_sequential(
+    in_features: int,
+    hidden_sizes: Sequence[int],
+    out_features: int,
+    activation: str = "relu",
+) -> nn.Sequential:
+    r"""An MLP as an :class:`torch.nn.Sequential`: :math:`\hat Y = f(\cdots f(X W_1^\top + \mathbf b_1) \cdots) W_L^\top + \mathbf b_L`.
+
+    The layers are ``Linear, activation`` for each hidden size, then a final
+    ``Linear`` with no activation, so the output is logits (or raw regression
+    values). Its ``state_dict`` loads into ``MLP(...).net`` built with the same
+    arguments.
+
+    Args:
+        in_features (int): input features :math:`D`.
+        hidden_sizes (Sequence[int]): the hidden widths :math:`H_1, \dots`; may be empty.
+        out_features (int): outputs :math:`O`.
+        activation (str): one of :data:`ACTIVATION_NAMES`. Default: ``"relu"``.
+
+    Shape:
+        - Input: :math:`(N, D)`. Output: :math:`(N, O)`.
+
+    Returns:
+        nn.Sequential: the network, with PyTorch's default initialisation.
+
+    Raises:
+        TypeError: if a size is not an int or ``activation`` not a string.
+        ValueError: if a size is not positive or ``activation`` is unknown.
+
+    Book section: {ref}`sec-models-two-ways`.
+    """
+    return nn.Sequential(*_mlp_layers(in_features, hidden_sizes, out_features, activation, 0.0, False))
+
+
+class MLP(nn.Module):
+    r"""Multilayer perceptron: :math:`A_l = f(A_{l-1} W_l^\top + \mathbf b_l)` for each hidden layer, then a linear output.
+
+    Each hidden layer is ``Linear -> BatchNorm1d (if batch_norm) -> activation
+    -> Dropout (if dropout > 0)``; the last layer is a ``Linear`` with no
+    activation. The layers live in :attr:`net`, an :class:`torch.nn.Sequential`,
+    so ``MLP(D, hs, O, act).net`` has the same ``state_dict`` keys as
+    ``mlp_sequential(D, hs, O, act)``.
+
+    Args:
+        in_features (int): input features :math:`D`.
+        hidden_sizes (Sequence[int]): the hidden widths :math:`H_1, \dots`; may be empty
+            (then the model is one linear layer).
+        out_features (int): outputs :math:`O`.
+        activation (str): one of :data:`ACTIVATION_NAMES`. Default: ``"relu"``.
+        dropout (float): dropout probability in :math:`[0, 1)` after each hidden
+            activation; 0 adds no dropout layer. Default: 0.0.
+        batch_norm (bool): add :class:`torch.nn.BatchNorm1d` after each hidden
+            ``Linear``. Default: ``False``.
+
+    Shape:
+        - Input: :math:`(N, D)`.
+        - Output: :math:`(N, O)`.
+
+    Attributes:
+        net (nn.Sequential): the layers, in order.
+        in_features (int), hidden_sizes (tuple[int, ...]), out_features (int),
+        activation (str): the constructor's arguments.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: if a size is not positive, ``activation`` is unknown (the
+            message lists the allowed names) or ``dropout`` is outside [0, 1).
+
+    Reference: Rumelhart, Hinton and Williams (1986); Goodfellow et al. (2016),
+    chapter 6. Book section: {ref}`sec-models-two-ways`.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_sizes: Sequence[int],
+        out_features: int,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        layers = _mlp_layers(in_features, hidden_sizes, out_features, activation, dropout, batch_norm)
+        self.in_features = in_features
+        self.hidden_sizes = tuple(hidden_sizes)
+        self.out_features = out_features
+        self.activation = activation
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, X: Tensor) -> Tensor:
+        """Return the outputs (logits or regression values) for a batch ``X`` of shape ``(N, D)``.
+
+        Raises:
+            TypeError: if ``X`` is not a tensor.
+            ValueError: if ``X`` is not 2-D or has the wrong number of features,
+                e.g. ``expected X of shape (N, 4), got (4,)``.
+        """
+        if not isinstance(X, Tensor):
+            raise TypeError(f"expected X to be a torch.Tensor, got {type(X).__name__}")
+        if X.ndim != 2 or X.shape[1] != self.in_features:
+            raise ValueError(f"expected X of shape (N, {self.in_features}), got {tuple(X.shape)}")
+        return self.net(X)  # (N, D) -> (N, O)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, hidden_sizes={self.hidden_sizes}, out_features={self.out_features}"
+
+
+def one_hot(y: Tensor, num_classes: int) -> Tensor:
+    r"""One-hot encoding of class labels: :math:`Y_{ik} = \mathbb 1[y_i = k]`.
+
+    Row :math:`i` is all zeros except a 1 in column :math:`y_i`.
+
+    Args:
+        y (Tensor): class labels, ``torch.int64``, each in ``[0, num_classes)``.
+        num_classes (int): the number of classes :math:`C`.
+
+    Shape:
+        - y: :math:`(N,)`.
+        - Output: :math:`(N, C)`, ``torch.int64``.
+
+    Returns:
+        Tensor: equal to ``torch.nn.functional.one_hot(y, num_classes)``.
+
+    Raises:
+        TypeError: if ``y`` is not an int64 tensor or ``num_classes`` not an int.
+        ValueError: if ``y`` is not 1-D, ``num_classes`` is not positive, or a
+            label is outside ``[0, num_classes)`` (the message names the first
+            bad label and its position).
+
+    Book section: {ref}`sec-models-heads`, equation ``eq-models-one-hot``.
+    """
+    if not isinstance(y, Tensor):
+        raise TypeError(f"expected y to be a torch.Tensor, got {type(y).__name__}")
+    if y.dtype != torch.int64:
+        raise TypeError(f"expected y of dtype torch.int64, got {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"expected y of shape (N,), got {tuple(y.shape)}")
+    C = _check_positive_int(num_classes, "num_classes")
+    bad = (y < 0) | (y >= C)
+    if bad.any():
+        i = int(bad.nonzero()[0, 0])
+        raise ValueError(f"expected labels in [0, {C}), got label {int(y[i])} at position {i}")
+    classes = torch.arange(C, dtype=y.dtype)  # (C,)
+    return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (C,) -> (N, C)
