@@ -1,0 +1,200 @@
+r"""Classification metrics from their definitions: accuracy, the confusion matrix, precision, recall and F1.
+
+Every metric here is a count over the confusion matrix :math:`M`, where
+:math:`M_{jk}` is the number of samples of true class :math:`j` predicted as
+class :math:`k`. The functions take label tensors (not logits) and agree with
+``sklearn.metrics`` (``confusion_matrix``, ``precision_recall_fscore_support``
+with ``zero_division=0``), which the tests check on random labels.
+
+Book chapter: "Project: a digit classifier, end to end" (label
+``chap-digits-project``, section ``sec-digits-metrics``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+__all__ = ["PrecisionRecallF1", "accuracy", "confusion_matrix", "precision_recall_f1"]
+
+_AVERAGES = (None, "macro")
+
+
+def _check_num_classes(num_classes: object) -> int:
+    # bool is a subclass of int, but `num_classes=True` is a mistake, not a 1.
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}: {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    return num_classes
+
+
+def _check_labels(y_true: object, y_pred: object, num_classes: int | None) -> tuple[Tensor, Tensor]:
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        if not isinstance(labels, Tensor):
+            raise TypeError(f"expected {name} to be a torch.Tensor of class labels, got {type(labels).__name__}")
+        if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+            raise TypeError(
+                f"expected {name} of an integer dtype (class labels, e.g. logits.argmax(dim=1)), got {labels.dtype}"
+            )
+        if labels.ndim != 1:
+            raise ValueError(f"expected {name} of shape (N,), got {tuple(labels.shape)}")
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"expected y_true and y_pred of the same shape (N,), got {tuple(y_true.shape)} and {tuple(y_pred.shape)}"
+        )
+    if len(y_true) == 0:
+        raise ValueError("expected at least one sample, got y_true and y_pred of shape (0,)")
+    if num_classes is not None:
+        for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+            bad = (labels < 0) | (labels >= num_classes)
+            if bad.any():
+                i = int(bad.nonzero()[0, 0])
+                raise ValueError(
+                    f"expected {name} labels in [0, {num_classes}), got label {int(labels[i])} at position {i}"
+                )
+    return y_true.to(torch.int64), y_pred.to(torch.int64)
+
+
+def accuracy(y_true: Tensor, y_pred: Tensor) -> float:
+    r"""Fraction of correct predictions: :math:`\frac{1}{N} \sum_{i=1}^{N} \mathbb 1[\hat y_i = y_i]`.
+
+    Args:
+        y_true (Tensor): true class labels, integer dtype.
+        y_pred (Tensor): predicted class labels, integer dtype (e.g. ``logits.argmax(dim=1)``).
+
+    Shape:
+        - y_true, y_pred: :math:`(N,)`.
+
+    Returns:
+        float: the accuracy in :math:`[0, 1]`; the trace of the confusion matrix divided by :math:`N`.
+
+    Raises:
+        TypeError: if an argument is not an integer tensor.
+        ValueError: if the shapes are not both ``(N,)`` with :math:`N \ge 1`.
+
+    Book section: ``sec-digits-metrics``, equation ``eq-digits-accuracy``.
+    """
+    y_true, y_pred = _check_labels(y_true, y_pred, None)
+    return (y_true == y_pred).double().mean().item()
+
+
+def confusion_matrix(y_true: Tensor, y_pred: Tensor, num_classes: int) -> Tensor:
+    r"""Counts of (true, predicted) class pairs: :math:`M_{jk} = \sum_{i=1}^{N} \mathbb 1[y_i = j]\, \mathbb 1[\hat y_i = k]`.
+
+    Row :math:`j` holds the samples of true class :math:`j`, column :math:`k`
+    those predicted as :math:`k` (scikit-learn's convention), so the diagonal
+    counts the correct predictions and a row sums to the class's support.
+
+    Args:
+        y_true (Tensor): true class labels in ``[0, num_classes)``, integer dtype.
+        y_pred (Tensor): predicted class labels in ``[0, num_classes)``, integer dtype.
+        num_classes (int): the number of classes :math:`C`; classes that never
+            occur get a row and column of zeros.
+
+    Shape:
+        - y_true, y_pred: :math:`(N,)`.
+        - Output: :math:`(C, C)`, ``torch.int64``.
+
+    Returns:
+        Tensor: :math:`M`, equal to ``sklearn.metrics.confusion_matrix(y_true, y_pred, labels=range(C))``.
+
+    Raises:
+        TypeError: if a label tensor is not of an integer dtype or ``num_classes`` not an int.
+        ValueError: if the shapes differ or are not ``(N,)``, ``num_classes < 1``, or a
+            label is outside ``[0, num_classes)`` (the message names it and its position).
+
+    Book section: ``sec-digits-metrics``, equation ``eq-digits-confusion``.
+    """
+    C = _check_num_classes(num_classes)
+    y_true, y_pred = _check_labels(y_true, y_pred, C)
+    # Pair (j, k) gets the flat index j * C + k; counting the indices counts the pairs.
+    counts = torch.bincount(y_true * C + y_pred, minlength=C * C)  # (C * C,)
+    return counts.reshape(C, C)  # (C * C,) -> (C, C): row = true class, column = prediction
+
+
+class PrecisionRecallF1(NamedTuple):
+    """Per-class (or macro-averaged) precision, recall and F1, and each class's support.
+
+    With ``average=None`` the first three are ``(C,)`` float64 tensors; with
+    ``average="macro"`` they are 0-d tensors. ``support`` is always the ``(C,)``
+    int64 count of true samples per class.
+    """
+
+    precision: Tensor
+    recall: Tensor
+    f1: Tensor
+    support: Tensor
+
+
+def _safe_divide(numerator: Tensor, denominator: Tensor, zero_division: float) -> Tensor:
+    # 0/0 happens for a class never predicted (precision) or never present (recall).
+    safe = torch.where(denominator > 0, denominator, torch.ones_like(denominator))
+    return torch.where(denominator > 0, numerator / safe, torch.full_like(numerator, zero_division))
+
+
+def precision_recall_f1(
+    y_true: Tensor,
+    y_pred: Tensor,
+    num_classes: int,
+    average: str | None = None,
+    zero_division: float = 0.0,
+) -> PrecisionRecallF1:
+    r"""Per-class precision :math:`P_k = M_{kk} / \sum_j M_{jk}`, recall :math:`R_k = M_{kk} / \sum_j M_{kj}` and :math:`F_{1,k} = 2 P_k R_k / (P_k + R_k)`.
+
+    All three are read off the confusion matrix :math:`M` of
+    :func:`confusion_matrix`: precision divides the correct predictions of class
+    :math:`k` by everything predicted as :math:`k` (a column sum), recall by
+    every sample that truly is :math:`k` (a row sum, the *support*). The macro
+    average is the unweighted mean over classes, :math:`\frac{1}{C}\sum_k P_k`
+    and likewise for :math:`R` and :math:`F_1` (the mean of the per-class
+    :math:`F_1`, as scikit-learn computes it, not the :math:`F_1` of the means).
+
+    Args:
+        y_true (Tensor): true class labels in ``[0, num_classes)``, integer dtype.
+        y_pred (Tensor): predicted class labels in ``[0, num_classes)``, integer dtype.
+        num_classes (int): the number of classes :math:`C`.
+        average (str | None): ``None`` for per-class values, ``"macro"`` for
+            their unweighted mean. Default: ``None``.
+        zero_division (float): the value of a ratio whose denominator is 0
+            (a class never predicted, or never present), in ``[0, 1]``. Default: 0.
+
+    Shape:
+        - y_true, y_pred: :math:`(N,)`.
+        - Output: ``precision``, ``recall``, ``f1`` of :math:`(C,)` (``average=None``)
+          or :math:`()` (``"macro"``), float64; ``support`` of :math:`(C,)`, int64.
+
+    Returns:
+        PrecisionRecallF1: equal to ``sklearn.metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=range(C), average=average, zero_division=zero_division)``
+        (whose ``support`` is ``None`` when averaged).
+
+    Raises:
+        TypeError: if a label tensor is not of an integer dtype, ``num_classes``
+            not an int or ``zero_division`` not a number.
+        ValueError: as :func:`confusion_matrix`, or if ``average`` is not ``None``
+            or ``"macro"``, or ``zero_division`` is outside ``[0, 1]``.
+
+    Reference: van Rijsbergen, *Information Retrieval* (1979), chapter 7 (the
+    F-measure with :math:`\beta = 1`). Book section ``sec-digits-metrics``,
+    equations ``eq-digits-precision-recall`` and ``eq-digits-macro``.
+    """
+    if average not in _AVERAGES:
+        raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
+    if isinstance(zero_division, bool) or not isinstance(zero_division, (int, float)):
+        raise TypeError(f"zero_division must be a float in [0, 1], got {type(zero_division).__name__}")
+    if not 0.0 <= zero_division <= 1.0:
+        raise ValueError(f"zero_division must be in [0, 1], got {zero_division}")
+    M = confusion_matrix(y_true, y_pred, num_classes).double()  # (C, C)
+    true_positives = M.diagonal()  # (C,)
+    predicted = M.sum(dim=0)  # (C,): column sums, everything predicted as k
+    support = M.sum(dim=1)  # (C,): row sums, every sample of true class k
+    precision = _safe_divide(true_positives, predicted, zero_division)
+    recall = _safe_divide(true_positives, support, zero_division)
+    # F1 = 2PR / (P + R) = 2 TP / (predicted + support): the second form has no 0/0 when TP = 0 < support.
+    f1 = _safe_divide(2 * true_positives, predicted + support, zero_division)
+    if average == "macro":
+        precision, recall, f1 = precision.mean(), recall.mean(), f1.mean()
+    return PrecisionRecallF1(precision, recall, f1, support.to(torch.int64))

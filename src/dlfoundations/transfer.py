@@ -1,0 +1,398 @@
+r"""Transfer learning: a CNN with a named backbone and head, freezing, new heads, per-group learning rates.
+
+A network trained on one task (the *source*) is reused for another (the
+*target*): its convolutional ``features`` (the *backbone*) are kept, its
+output layer (the *head*) is replaced by one with the target's number of
+classes, and then either only the head is trained (the backbone is *frozen*)
+or everything is trained, the backbone with a smaller learning rate
+(*fine-tuning*). Yosinski et al. (2014) measure how transferable the features
+of each layer are; Pan and Yang (2010) survey the field.
+
+This module holds the pieces: :class:`TransferCNN`, :func:`freeze` /
+:func:`unfreeze`, :func:`replace_head`, :func:`param_groups`,
+:func:`count_trainable`, and two data helpers, :func:`select_classes` (keep
+some classes and relabel them ``0, 1, ...``) and :func:`few_label_subset`
+(``k`` seeded labels per class).
+
+Book chapter: "Transfer learning and fine-tuning" (label ``chap-transfer``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "TransferCNN",
+    "count_trainable",
+    "few_label_subset",
+    "freeze",
+    "param_groups",
+    "replace_head",
+    "select_classes",
+    "unfreeze",
+]
+
+#: Side of one digit image in pixels.
+IMAGE_SIZE = 8
+
+
+def _check_int(value: object, name: str, minimum: int) -> int:
+    # bool is a subclass of int, but `num_classes=True` is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _check_module(module: object, name: str = "module") -> nn.Module:
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(module).__name__}")
+    return module
+
+
+def _check_generator(generator: object) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def _check_labels(y: object) -> Tensor:
+    if not isinstance(y, Tensor) or y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(f"y must be an integer tensor of labels, got {type(y).__name__} {getattr(y, 'dtype', '')}")
+    if y.ndim != 1:
+        raise ValueError(f"expected y of shape (N,), got {tuple(y.shape)}")
+    return y
+
+
+def _reset_like_torch(layer: nn.Module, generator: torch.Generator | None) -> None:
+    """Redraw a ``nn.Linear``/``nn.Conv2d`` as PyTorch's ``reset_parameters`` does, from ``generator``."""
+    # a=sqrt(5) makes the bound sqrt(6 / ((1 + 5) * fan_in)) = 1 / sqrt(fan_in).
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    if layer.bias is not None:
+        fan_in = layer.weight[0].numel()  # C * K * K for a kernel, D for a linear layer
+        bound = 1.0 / math.sqrt(fan_in)
+        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+class TransferCNN(nn.Module):
+    r"""A small digit CNN split into a backbone ``features`` and a linear ``head``: :math:`\hat Y = \text{head}(\text{features}(X))`.
+
+    ``features`` is ``Conv(1→H_1, 3, pad 1) → ReLU → Conv(H_1→H_2, 3, pad 1) →
+    ReLU → MaxPool(2) → Flatten`` and maps an 8×8 image to a feature vector of
+    :math:`F = 16 H_2` numbers (``H_2`` channels of 4×4); ``head`` is
+    ``nn.Linear(F, num_classes)``. The two names are what transfer learning
+    addresses: :func:`freeze` the backbone, :func:`replace_head` the head,
+    :func:`param_groups` give them different learning rates.
+
+    Args:
+        num_classes (int): logits per image. Default: 10.
+        hidden_channels (Sequence[int]): channels :math:`(H_1, H_2)` of the two
+            convolutions. Default: ``(16, 32)``.
+        generator (torch.Generator | None): source of every initial weight
+            (layers in order, each drawn as PyTorch draws it). Default: ``None``
+            (PyTorch's global generator).
+
+    Shape:
+        - Input: :math:`(N, 1, 8, 8)`, floating point.
+        - ``features`` output: :math:`(N, F)` with :math:`F = 16 H_2`.
+        - Output: :math:`(N, \text{num\_classes})` logits.
+
+    Attributes:
+        features (nn.Sequential): the backbone.
+        head (nn.Linear): the output layer, ``head.in_features == F``.
+
+    Raises:
+        TypeError: if a size is not an int, ``generator`` not a generator, or
+            (in ``forward``) ``X`` not a floating tensor.
+        ValueError: if a size is below 1 or (in ``forward``) ``X`` is not
+            ``(N, 1, 8, 8)``.
+
+    Reference: LeCun et al. (1998), section II; Yosinski et al. (2014) for
+    the backbone/head split. Book section {ref}`sec-transfer-model`.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        hidden_channels: Sequence[int] = (16, 32),
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        num_classes = _check_int(num_classes, "num_classes", 1)
+        if isinstance(hidden_channels, (str, bytes)) or not isinstance(hidden_channels, Sequence):
+            raise TypeError(f"hidden_channels must be a sequence of 2 ints, got {type(hidden_channels).__name__}")
+        if len(hidden_channels) != 2:
+            raise ValueError(f"expected hidden_channels of length 2, got {len(hidden_channels)}: {list(hidden_channels)}")
+        H1 = _check_int(hidden_channels[0], "hidden_channels[0]", 1)
+        H2 = _check_int(hidden_channels[1], "hidden_channels[1]", 1)
+        _check_generator(generator)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, H1, kernel_size=3, padding=1),  # (N, 1, 8, 8) -> (N, H1, 8, 8)
+            nn.ReLU(),
+            nn.Conv2d(H1, H2, kernel_size=3, padding=1),  # -> (N, H2, 8, 8)
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # -> (N, H2, 4, 4)
+            nn.Flatten(),  # -> (N, H2 * 16)
+        )
+        self.head = nn.Linear(H2 * (IMAGE_SIZE // 2) ** 2, num_classes)
+        if generator is not None:
+            for layer in self.modules():
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    _reset_like_torch(layer, generator)
+
+    def forward(self, X: Tensor) -> Tensor:
+        """Return the logits ``(N, num_classes)`` of a batch ``X`` of shape ``(N, 1, 8, 8)``."""
+        if not isinstance(X, Tensor) or not X.dtype.is_floating_point:
+            got = f"{type(X).__name__} {getattr(X, 'dtype', '')}".strip()
+            raise TypeError(f"expected X to be a floating torch.Tensor, got {got}")
+        if X.ndim != 4 or tuple(X.shape[1:]) != (1, IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"expected X of shape (N, 1, {IMAGE_SIZE}, {IMAGE_SIZE}), got {tuple(X.shape)}")
+        return self.head(self.features(X))  # (N, 1, 8, 8) -> (N, F) -> (N, num_classes)
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    r"""Stop training every parameter of ``module``: ``p.requires_grad_(False)`` for each.
+
+    A frozen parameter is a constant to autograd: ``backward()`` leaves its
+    ``.grad`` at ``None``, and PyTorch's optimizers skip parameters whose
+    ``.grad`` is ``None``, so it never moves. ``module.eval()`` is a different
+    thing: it switches dropout and batch normalisation to inference
+    behaviour and freezes nothing.
+
+    Args:
+        module (nn.Module): the module to freeze, in place (e.g. ``model.features``).
+
+    Returns:
+        nn.Module: ``module`` itself, for chaining.
+
+    Raises:
+        TypeError: if ``module`` is not an ``nn.Module``.
+
+    Reference: Yosinski et al. (2014), section 2 ("frozen" vs "fine-tuned"
+    layers). Book section {ref}`sec-transfer-freezing`.
+    """
+    for p in _check_module(module).parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def unfreeze(module: nn.Module) -> nn.Module:
+    """Make every parameter of ``module`` trainable again: ``p.requires_grad_(True)`` for each.
+
+    Args:
+        module (nn.Module): the module to unfreeze, in place.
+
+    Returns:
+        nn.Module: ``module`` itself.
+
+    Raises:
+        TypeError: if ``module`` is not an ``nn.Module``.
+
+    Book section {ref}`sec-transfer-freezing`.
+    """
+    for p in _check_module(module).parameters():
+        p.requires_grad_(True)
+    return module
+
+
+def replace_head(model: nn.Module, num_classes: int, generator: torch.Generator | None = None) -> nn.Module:
+    r"""Give ``model`` a new, freshly initialised head ``nn.Linear(F, num_classes)``, keeping the backbone.
+
+    The old head's input size :math:`F` is kept, so the backbone's features
+    feed the new head unchanged; its weights are drawn as PyTorch draws them,
+    and are trainable whatever the backbone's state.
+
+    Args:
+        model (nn.Module): a model with an ``nn.Linear`` attribute ``head``
+            (e.g. :class:`TransferCNN`); changed in place.
+        num_classes (int): outputs :math:`O` of the new head, ``>= 1``.
+        generator (torch.Generator | None): source of the new weights. Default: ``None``.
+
+    Shape:
+        - the model's output becomes :math:`(N, O)`.
+
+    Returns:
+        nn.Module: ``model`` itself.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``, its ``head`` is not an
+            ``nn.Linear``, ``num_classes`` is not an int or ``generator`` not a generator.
+        ValueError: if ``num_classes < 1``.
+
+    Reference: Yosinski et al. (2014), section 2. Book section {ref}`sec-transfer-freezing`.
+    """
+    _check_module(model, "model")
+    head = getattr(model, "head", None)
+    if not isinstance(head, nn.Linear):
+        raise TypeError(f"expected model.head to be an nn.Linear, got {type(head).__name__}")
+    num_classes = _check_int(num_classes, "num_classes", 1)
+    _check_generator(generator)
+    new_head = nn.Linear(head.in_features, num_classes, bias=head.bias is not None)
+    new_head.to(device=head.weight.device, dtype=head.weight.dtype)
+    if generator is not None:
+        _reset_like_torch(new_head, generator)
+    model.head = new_head
+    return model
+
+
+def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[dict[str, object]]:
+    r"""Optimizer parameter groups: the backbone at ``backbone_lr``, the head at ``head_lr``.
+
+    Returns ``[{"params": backbone, "lr": backbone_lr}, {"params": head, "lr": head_lr}]``
+    for ``torch.optim.X(groups, ...)``, so each group takes its step with its
+    own :math:`\eta`: :math:`\theta_g \leftarrow \theta_g - \eta_g \nabla_{\theta_g} \mathcal L`
+    for plain SGD. Parameters are sorted by their ``named_parameters`` name:
+    those under ``head.`` go to the head, all others to the backbone. Frozen
+    parameters (``requires_grad=False``) are left out, and a group left empty
+    (the whole backbone frozen) is dropped.
+
+    Args:
+        model (nn.Module): a model with a submodule named ``head``.
+        backbone_lr (float): learning rate of the backbone, ``> 0``.
+        head_lr (float): learning rate of the head, ``> 0``.
+
+    Returns:
+        list[dict]: one or two groups; every trainable parameter is in exactly one.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module`` or a rate is not a number.
+        ValueError: if ``model`` has no ``head`` submodule or no trainable
+            parameter, or a rate is not a finite positive number.
+
+    Reference: per-layer learning rates for fine-tuning, as in Yosinski et
+    al. (2014); ``torch.optim``'s "per-parameter options". Book section
+    {ref}`sec-transfer-groups`.
+    """
+    _check_module(model, "model")
+    if not isinstance(getattr(model, "head", None), nn.Module):
+        raise ValueError(f"expected a model with a submodule named 'head', got {type(model).__name__} without one")
+    for name, lr in (("backbone_lr", backbone_lr), ("head_lr", head_lr)):
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+            raise TypeError(f"{name} must be a float, got {type(lr).__name__}: {lr!r}")
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"Invalid {name}: {lr} (expected a finite float > 0)")
+    backbone, head = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (head if name.startswith("head.") else backbone).append(p)
+    if not backbone and not head:
+        raise ValueError("model has no trainable parameter: expected at least one with requires_grad=True")
+    groups = [{"params": backbone, "lr": float(backbone_lr)}, {"params": head, "lr": float(head_lr)}]
+    return [g for g in groups if g["params"]]
+
+
+def count_trainable(model: nn.Module) -> tuple[int, int]:
+    """Count a model's scalars: ``(trainable, total)``, trainable meaning ``requires_grad=True``.
+
+    Args:
+        model (nn.Module): any module.
+
+    Returns:
+        tuple[int, int]: the number of scalars an optimizer can update, and of all parameters.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``.
+
+    Book section {ref}`sec-transfer-freezing`.
+    """
+    params = list(_check_module(model, "model").parameters())
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+def select_classes(X: Tensor, y: Tensor, classes: Sequence[int]) -> tuple[Tensor, Tensor]:
+    r"""Keep the samples whose label is in ``classes`` and relabel ``classes[j]`` as ``j``.
+
+    ``select_classes(X, y, [5, 6, 7, 8, 9])`` keeps the digits 5–9 and
+    labels them 0–4, as a new task with its own head needs.
+
+    Args:
+        X (Tensor): inputs, ``(N, ...)``.
+        y (Tensor): integer labels, ``(N,)``.
+        classes (Sequence[int]): the labels to keep, distinct; their order
+            gives the new labels.
+
+    Shape:
+        - Returns ``X_sub`` of ``(M, ...)`` and ``y_sub`` of ``(M,)`` (``int64``),
+          :math:`M` the number of kept samples, in their original order.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(X_sub, y_sub)`` with ``y_sub`` in ``[0, len(classes))``.
+
+    Raises:
+        TypeError: if ``X`` is not a tensor, ``y`` not an integer tensor or a class not an int.
+        ValueError: if ``y`` is not 1-D, ``X`` and ``y`` disagree on :math:`N`,
+            ``classes`` is empty or repeats a label, or no sample is kept.
+
+    Book section {ref}`sec-transfer-data`.
+    """
+    if not isinstance(X, Tensor):
+        raise TypeError(f"X must be a tensor, got {type(X).__name__}")
+    y = _check_labels(y)
+    if X.ndim == 0 or len(X) != len(y):
+        raise ValueError(
+            f"X and y must have the same first dimension N, got X of shape {tuple(X.shape)} "
+            f"and y of shape {tuple(y.shape)}"
+        )
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
+        raise TypeError(f"classes must be a sequence of ints, got {type(classes).__name__}")
+    if len(classes) == 0:
+        raise ValueError("classes is empty: expected at least one label to keep")
+    for c in classes:
+        if isinstance(c, bool) or not isinstance(c, int):
+            raise TypeError(f"classes must hold ints, got {type(c).__name__}: {c!r}")
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be distinct, got {list(classes)}")
+    kept = torch.as_tensor(list(classes), dtype=y.dtype)  # (K,)
+    match = y.unsqueeze(1) == kept.unsqueeze(0)  # (N, 1) == (1, K) -> (N, K)
+    mask = match.any(dim=1)  # (N,)
+    if not mask.any():
+        raise ValueError(f"no sample has a label in {list(classes)}")
+    y_sub = match[mask].to(torch.int64).argmax(dim=1)  # (M,): position of the label in classes
+    return X[mask], y_sub
+
+
+def few_label_subset(y: Tensor, k: int, generator: torch.Generator | None = None) -> Tensor:
+    r"""Indices of a class-balanced labelled subset: ``k`` samples of every class in ``y``, drawn without replacement.
+
+    Each class's indices are permuted with ``generator`` and the first ``k``
+    kept, so the same seed gives the same subset, and a larger ``k`` with the
+    same seed gives a superset (the first ``k`` of one permutation).
+
+    Args:
+        y (Tensor): integer labels, ``(N,)``.
+        k (int): labels per class, ``>= 1``.
+        generator (torch.Generator | None): source of the draws. Default: ``None``.
+
+    Shape:
+        - Returns :math:`(k K,)` ``int64`` indices into ``y``, sorted,
+          :math:`K` the number of distinct labels.
+
+    Returns:
+        Tensor: the chosen indices.
+
+    Raises:
+        TypeError: if ``y`` is not an integer tensor, ``k`` not an int or
+            ``generator`` not a generator.
+        ValueError: if ``y`` is not 1-D or empty, ``k < 1``, or a class has
+            fewer than ``k`` samples (the message names it).
+
+    Book section {ref}`sec-transfer-data`.
+    """
+    y = _check_labels(y)
+    k = _check_int(k, "k", 1)
+    _check_generator(generator)
+    if len(y) == 0:
+        raise ValueError("y is empty: expected at least one label")
+    chosen = []
+    for c in torch.unique(y).tolist():
+        members = torch.nonzero(y == c).flatten()  # (N_c,)
+        if len(members) < k:
+            raise ValueError(f"class {c} has {len(members)} samples, expected at least k={k}")
+        order = torch.randperm(len(members), generator=generator)
+        chosen.append(members[order[:k]])
+    return torch.cat(chosen).sort().values
