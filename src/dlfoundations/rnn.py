@@ -1,0 +1,619 @@
+r"""Recurrent networks from scratch: the Elman RNN cell, the LSTM cell and an LSTM layer.
+
+A recurrent network reads a sequence one step at a time and carries a hidden
+state :math:`\mathbf h_t` from step to step. Everything here is batch-first
+and uses PyTorch's parameter names, shapes and gate order, so a ``state_dict``
+of :class:`torch.nn.RNNCell`, :class:`torch.nn.LSTMCell` or
+:class:`torch.nn.LSTM` loads into the book's modules and gives the same outputs:
+
+- :func:`rnn_cell`, :class:`RNNCell`: :math:`\mathbf h_t = \tanh(\mathbf x_t W_{ih}^\top + \mathbf b_{ih} + \mathbf h_{t-1} W_{hh}^\top + \mathbf b_{hh})`.
+- :func:`lstm_cell`, :class:`LSTMCell`: the LSTM step with input, forget and
+  output gates; the stacked weights hold the gates in the order i, f, g, o.
+- :class:`LSTM`: the LSTM cell run over a whole sequence ``(N, T, D)``.
+- :func:`init_forget_bias_`: open the forget gate at the start of training.
+- :class:`SequenceRegressor`: a recurrent layer plus a linear read-out of the
+  last hidden state, the model the chapter trains.
+- :func:`forecast`: autoregressive forecasting, feeding predictions back.
+- :func:`hidden_grad_norms`: :math:`\lVert \partial \mathcal L / \partial \mathbf h_t \rVert` for every step.
+
+Book chapter: {ref}`chap-rnn`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "LSTM",
+    "LSTMCell",
+    "RNNCell",
+    "SequenceRegressor",
+    "forecast",
+    "hidden_grad_norms",
+    "init_forget_bias_",
+    "lstm_cell",
+    "rnn_cell",
+]
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_int(value: object, name: str, minimum: int) -> int:
+    # bool is a subclass of int, but `hidden_size=True` is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"Invalid {name}: {value} (expected >= {minimum})")
+    return value
+
+
+def _check_generator(generator: object) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def _check_tensor(value: object, name: str) -> Tensor:
+    if not isinstance(value, Tensor) or not value.dtype.is_floating_point:
+        kind = f"Tensor of dtype {value.dtype}" if isinstance(value, Tensor) else type(value).__name__
+        raise TypeError(f"{name} must be a floating Tensor, got {kind}")
+    return value
+
+
+def _check_shape(value: Tensor, name: str, expected: tuple[int | str, ...]) -> None:
+    """Raise unless ``value`` has ``len(expected)`` dims whose int entries match (str entries are free)."""
+    ok = value.ndim == len(expected) and all(
+        isinstance(e, str) or value.shape[k] == e for k, e in enumerate(expected)
+    )
+    if not ok:
+        shown = ", ".join(str(e) for e in expected) + ("," if len(expected) == 1 else "")
+        raise ValueError(f"expected {name} of shape ({shown}), got {tuple(value.shape)}")
+
+
+def _check_cell_args(
+    x: object, h: object, weight_ih: object, weight_hh: object, bias_ih: object, bias_hh: object, gates: int
+) -> tuple[int, int]:
+    """Validate one cell step's tensors; return ``(N, H)``."""
+    x = _check_tensor(x, "x")
+    weight_ih = _check_tensor(weight_ih, "weight_ih")
+    weight_hh = _check_tensor(weight_hh, "weight_hh")
+    if weight_hh.ndim != 2 or weight_hh.shape[0] != gates * weight_hh.shape[1]:
+        raise ValueError(f"expected weight_hh of shape ({gates}*H, H), got {tuple(weight_hh.shape)}")
+    H = weight_hh.shape[1]
+    if weight_ih.ndim != 2 or weight_ih.shape[0] != gates * H:
+        raise ValueError(f"expected weight_ih of shape ({gates * H}, D), got {tuple(weight_ih.shape)}")
+    D = weight_ih.shape[1]
+    _check_shape(x, "x", ("N", D))
+    N = x.shape[0]
+    _check_shape(_check_tensor(h, "h"), "h", (N, H))
+    for bias, name in ((bias_ih, "bias_ih"), (bias_hh, "bias_hh")):
+        if bias is not None:
+            _check_shape(_check_tensor(bias, name), name, (gates * H,))
+    return N, H
+
+
+# ---------------------------------------------------------------- cell steps
+
+
+def rnn_cell(
+    x: Tensor,
+    h: Tensor,
+    weight_ih: Tensor,
+    weight_hh: Tensor,
+    bias_ih: Tensor | None = None,
+    bias_hh: Tensor | None = None,
+) -> Tensor:
+    r"""One step of an Elman RNN: :math:`\mathbf h_t = \tanh(\mathbf x_t W_{ih}^\top + \mathbf b_{ih} + \mathbf h_{t-1} W_{hh}^\top + \mathbf b_{hh})`.
+
+    Args:
+        x (Tensor): the inputs :math:`\mathbf x_t` of one step.
+        h (Tensor): the previous hidden state :math:`\mathbf h_{t-1}`.
+        weight_ih (Tensor): input-to-hidden weight :math:`W_{ih}`.
+        weight_hh (Tensor): hidden-to-hidden weight :math:`W_{hh}`.
+        bias_ih, bias_hh (Tensor | None): the two biases, or ``None`` for none. Default: ``None``.
+
+    Shape:
+        - x: :math:`(N, D)`; h: :math:`(N, H)`.
+        - weight_ih: :math:`(H, D)`; weight_hh: :math:`(H, H)`; biases: :math:`(H,)`.
+        - Output: :math:`(N, H)`.
+
+    Returns:
+        Tensor: the new hidden state :math:`\mathbf h_t`.
+
+    Raises:
+        TypeError: if a tensor argument is not a floating tensor.
+        ValueError: if the shapes disagree (the message names expected and received shapes).
+
+    Reference: Elman (1990), "Finding structure in time"; the formula of
+    :class:`torch.nn.RNNCell`. Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
+    """
+    _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
+    Z = x @ weight_ih.T + h @ weight_hh.T  # (N, D) @ (D, H) + (N, H) @ (H, H) -> (N, H)
+    if bias_ih is not None:
+        Z = Z + bias_ih
+    if bias_hh is not None:
+        Z = Z + bias_hh
+    return torch.tanh(Z)
+
+
+def lstm_cell(
+    x: Tensor,
+    h: Tensor,
+    c: Tensor,
+    weight_ih: Tensor,
+    weight_hh: Tensor,
+    bias_ih: Tensor | None = None,
+    bias_hh: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""One LSTM step: :math:`\mathbf c_t = \mathbf f_t \odot \mathbf c_{t-1} + \mathbf i_t \odot \mathbf g_t`, :math:`\mathbf h_t = \mathbf o_t \odot \tanh(\mathbf c_t)`.
+
+    The four gates come from one matrix product with the stacked weights,
+    whose row blocks are, in PyTorch's order, input gate :math:`\mathbf i`,
+    forget gate :math:`\mathbf f`, candidate :math:`\mathbf g` and output gate
+    :math:`\mathbf o`; :math:`\mathbf i, \mathbf f, \mathbf o` pass through the
+    logistic sigmoid, :math:`\mathbf g` through tanh.
+
+    Args:
+        x (Tensor): the inputs :math:`\mathbf x_t` of one step.
+        h (Tensor): the previous hidden state :math:`\mathbf h_{t-1}`.
+        c (Tensor): the previous cell state :math:`\mathbf c_{t-1}`.
+        weight_ih (Tensor): stacked input weights :math:`[W_{ii}; W_{if}; W_{ig}; W_{io}]`.
+        weight_hh (Tensor): stacked recurrent weights :math:`[W_{hi}; W_{hf}; W_{hg}; W_{ho}]`.
+        bias_ih, bias_hh (Tensor | None): stacked biases, or ``None``. Default: ``None``.
+
+    Shape:
+        - x: :math:`(N, D)`; h, c: :math:`(N, H)`.
+        - weight_ih: :math:`(4H, D)`; weight_hh: :math:`(4H, H)`; biases: :math:`(4H,)`.
+        - Output: ``(h, c)``, each :math:`(N, H)`.
+
+    Returns:
+        tuple[Tensor, Tensor]: the new hidden and cell states :math:`(\mathbf h_t, \mathbf c_t)`.
+
+    Raises:
+        TypeError: if a tensor argument is not a floating tensor.
+        ValueError: if the shapes disagree (the message names expected and received shapes).
+
+    Reference: Hochreiter & Schmidhuber (1997) with the forget gate of
+    Gers, Schmidhuber & Cummins (2000); the formulas of
+    :class:`torch.nn.LSTMCell`. Book section {ref}`sec-rnn-lstm`, equations
+    ``eq-rnn-lstm-gates`` to ``eq-rnn-lstm-stacked``.
+    """
+    N, H = _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
+    _check_shape(_check_tensor(c, "c"), "c", (N, H))
+    gates = x @ weight_ih.T + h @ weight_hh.T  # (N, D) @ (D, 4H) + (N, H) @ (H, 4H) -> (N, 4H)
+    if bias_ih is not None:
+        gates = gates + bias_ih
+    if bias_hh is not None:
+        gates = gates + bias_hh
+    i, f, g, o = gates.chunk(4, dim=1)  # four (N, H) blocks, in PyTorch's order i, f, g, o
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    c_new = f * c + i * g  # (N, H): keep part of the old memory, write part of the candidate
+    h_new = o * torch.tanh(c_new)  # (N, H): expose part of the memory
+    return h_new, c_new
+
+
+# ---------------------------------------------------------------- modules
+
+
+class _CellBase(nn.Module):
+    """Parameters and initialisation shared by :class:`RNNCell` and :class:`LSTMCell`."""
+
+    _gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
+        super().__init__()
+        self.input_size = _check_int(input_size, "input_size", 1)
+        self.hidden_size = _check_int(hidden_size, "hidden_size", 1)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool, got {type(bias).__name__}: {bias!r}")
+        G, H, D = self._gates, self.hidden_size, self.input_size
+        self.weight_ih = nn.Parameter(torch.empty(G * H, D))  # (G*H, D)
+        self.weight_hh = nn.Parameter(torch.empty(G * H, H))  # (G*H, H)
+        self.bias_ih = nn.Parameter(torch.empty(G * H)) if bias else None  # (G*H,)
+        self.bias_hh = nn.Parameter(torch.empty(G * H)) if bias else None  # (G*H,)
+        self.reset_parameters(_check_generator(generator))
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        r"""Draw every parameter from :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)`, in PyTorch's order."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():  # weight_ih, weight_hh, bias_ih, bias_hh: nn.RNNCell's order
+            nn.init.uniform_(p, -bound, bound, generator=generator)
+
+    def _initial(self, x: object, hx: object, name: str) -> Tensor:
+        x = _check_tensor(x, "x")
+        _check_shape(x, "x", ("N", self.input_size))
+        if hx is None:
+            return torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)  # (N, H)
+        hx = _check_tensor(hx, name)
+        _check_shape(hx, name, (x.shape[0], self.hidden_size))
+        return hx
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
+
+
+class RNNCell(_CellBase):
+    r"""An Elman RNN cell, :func:`rnn_cell` as a module: :math:`\mathbf h' = \tanh(\mathbf x W_{ih}^\top + \mathbf b_{ih} + \mathbf h W_{hh}^\top + \mathbf b_{hh})`.
+
+    Parameter names, shapes and initialisation are those of
+    :class:`torch.nn.RNNCell` (with ``nonlinearity="tanh"``), so
+    ``load_state_dict(torch_cell.state_dict())`` makes the two compute the same.
+
+    Args:
+        input_size (int): features :math:`D` of each input.
+        hidden_size (int): features :math:`H` of the hidden state.
+        bias (bool): use ``bias_ih`` and ``bias_hh``. Default: ``True``.
+        generator (torch.Generator | None): source of the initial weights; with a
+            generator seeded ``s`` the weights equal those of ``nn.RNNCell`` built
+            right after ``torch.manual_seed(s)``. Default: ``None``.
+
+    Shape:
+        - Input: ``x`` :math:`(N, D)` and optional ``hx`` :math:`(N, H)` (zeros if omitted).
+        - Output: :math:`(N, H)`.
+
+    Attributes:
+        weight_ih (nn.Parameter): :math:`(H, D)`. weight_hh (nn.Parameter): :math:`(H, H)`.
+        bias_ih, bias_hh (nn.Parameter | None): :math:`(H,)` each.
+
+    Raises:
+        TypeError: if a size is not an int or an input not a floating tensor.
+        ValueError: if a size is below 1 or an input has the wrong shape.
+
+    Reference: Elman (1990). Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
+    """
+
+    _gates = 1
+
+    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
+        """Return the next hidden state; see the class docstring."""
+        h = self._initial(x, hx, "hx")
+        return rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+
+class LSTMCell(_CellBase):
+    r"""An LSTM cell, :func:`lstm_cell` as a module: :math:`\mathbf c' = \mathbf f \odot \mathbf c + \mathbf i \odot \mathbf g`, :math:`\mathbf h' = \mathbf o \odot \tanh(\mathbf c')`.
+
+    Parameter names, shapes (gates stacked in the order i, f, g, o) and
+    initialisation are those of :class:`torch.nn.LSTMCell`.
+
+    Args:
+        input_size (int): features :math:`D` of each input.
+        hidden_size (int): features :math:`H` of the hidden and cell states.
+        bias (bool): use ``bias_ih`` and ``bias_hh``. Default: ``True``.
+        generator (torch.Generator | None): source of the initial weights. Default: ``None``.
+
+    Shape:
+        - Input: ``x`` :math:`(N, D)` and optional ``hx = (h, c)``, each :math:`(N, H)` (zeros if omitted).
+        - Output: ``(h', c')``, each :math:`(N, H)`.
+
+    Attributes:
+        weight_ih (nn.Parameter): :math:`(4H, D)`. weight_hh (nn.Parameter): :math:`(4H, H)`.
+        bias_ih, bias_hh (nn.Parameter | None): :math:`(4H,)` each.
+
+    Raises:
+        TypeError: if a size is not an int, ``hx`` not a pair, or an input not a floating tensor.
+        ValueError: if a size is below 1 or an input has the wrong shape.
+
+    Reference: Hochreiter & Schmidhuber (1997); Gers et al. (2000). Book
+    section {ref}`sec-rnn-lstm`.
+    """
+
+    _gates = 4
+
+    def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """Return the next ``(h, c)``; see the class docstring."""
+        if hx is None:
+            h = c = self._initial(x, None, "h")
+        else:
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise TypeError(f"hx must be a pair (h, c) of tensors, got {type(hx).__name__}")
+            h, c = self._initial(x, hx[0], "h"), self._initial(x, hx[1], "c")
+        return lstm_cell(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+
+class LSTM(nn.Module):
+    r"""A one-layer, batch-first LSTM: :func:`lstm_cell` applied at :math:`t = 1, \dots, T` with shared weights.
+
+    The parameters are named as in :class:`torch.nn.LSTM` with ``num_layers=1``
+    (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``) and
+    drawn in the same way, so ``load_state_dict`` works both ways and the
+    outputs equal those of ``nn.LSTM(input_size, hidden_size, batch_first=True)``.
+
+    Args:
+        input_size (int): features :math:`D` of each step.
+        hidden_size (int): features :math:`H` of the states.
+        bias (bool): use the two biases. Default: ``True``.
+        generator (torch.Generator | None): source of the initial weights. Default: ``None``.
+
+    Shape:
+        - Input: ``X`` :math:`(N, T, D)`, :math:`T \ge 1`, and optional
+          ``hx = (h_0, c_0)``, each :math:`(1, N, H)` (zeros if omitted).
+        - Output: ``output`` :math:`(N, T, H)`, the hidden state of every step,
+          and ``(h_n, c_n)``, each :math:`(1, N, H)`, the last states.
+
+    Returns:
+        tuple[Tensor, tuple[Tensor, Tensor]]: ``output, (h_n, c_n)`` as ``nn.LSTM`` returns them.
+
+    Raises:
+        TypeError: if a size is not an int, ``hx`` not a pair, or an input not a floating tensor.
+        ValueError: if ``X`` is not 3-D, has another number of features than
+            ``input_size``, has no time step, or ``hx`` has the wrong shape.
+
+    Reference: Hochreiter & Schmidhuber (1997); Gers et al. (2000);
+    :class:`torch.nn.LSTM`. Book section {ref}`sec-rnn-lstm`.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
+        super().__init__()
+        self.input_size = _check_int(input_size, "input_size", 1)
+        self.hidden_size = _check_int(hidden_size, "hidden_size", 1)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool, got {type(bias).__name__}: {bias!r}")
+        H, D = self.hidden_size, self.input_size
+        self.weight_ih_l0 = nn.Parameter(torch.empty(4 * H, D))  # (4H, D)
+        self.weight_hh_l0 = nn.Parameter(torch.empty(4 * H, H))  # (4H, H)
+        self.bias_ih_l0 = nn.Parameter(torch.empty(4 * H)) if bias else None  # (4H,)
+        self.bias_hh_l0 = nn.Parameter(torch.empty(4 * H)) if bias else None  # (4H,)
+        self.reset_parameters(_check_generator(generator))
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        r"""Draw every parameter from :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)`, as ``nn.LSTM`` does."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound, generator=generator)
+
+    def _check_state(self, state: object, name: str, N: int, like: Tensor) -> Tensor:
+        state = _check_tensor(state, name)
+        _check_shape(state, name, (1, N, self.hidden_size))
+        return state[0].to(like.dtype)  # (1, N, H) -> (N, H)
+
+    def forward(self, X: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Run the LSTM over ``X`` of shape ``(N, T, D)``; see the class docstring."""
+        X = _check_tensor(X, "X")
+        if X.ndim != 3:
+            raise ValueError(f"expected X of shape (N, T, {self.input_size}) (batch first), got {tuple(X.shape)}")
+        N, T, D = X.shape
+        if D != self.input_size:
+            raise ValueError(
+                f"expected X of shape (N, T, {self.input_size}) (input_size={self.input_size}), got {tuple(X.shape)}"
+            )
+        if T == 0:
+            raise ValueError(f"expected a sequence of at least one step, X of shape (N, T>=1, {D}), got {tuple(X.shape)}")
+        if hx is None:
+            h = c = torch.zeros(N, self.hidden_size, dtype=X.dtype, device=X.device)  # (N, H)
+        else:
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise TypeError(f"hx must be a pair (h_0, c_0) of tensors, got {type(hx).__name__}")
+            h, c = self._check_state(hx[0], "h_0", N, X), self._check_state(hx[1], "c_0", N, X)
+        outputs = []
+        for t in range(T):  # the same weights at every step
+            h, c = lstm_cell(X[:, t], h, c, self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0)
+            outputs.append(h)
+        output = torch.stack(outputs, dim=1)  # T tensors (N, H) -> (N, T, H)
+        return output, (h.unsqueeze(0), c.unsqueeze(0))  # (1, N, H) each, as nn.LSTM
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih_l0 is not None}, batch_first=True"
+
+
+class SequenceRegressor(nn.Module):
+    r"""A recurrent layer and a linear read-out of its last hidden state: :math:`\hat{\mathbf y} = \mathbf h_T W^\top + \mathbf b`.
+
+    Args:
+        cell (str): ``"rnn"`` (Elman, tanh) or ``"lstm"``.
+        input_size (int): features :math:`D` per step.
+        hidden_size (int): hidden features :math:`H`.
+        out_features (int): outputs :math:`O`. Default: 1.
+        implementation (str): ``"torch"`` for :class:`torch.nn.RNN` /
+            :class:`torch.nn.LSTM` (fast, fused), or ``"book"`` for the book's
+            :class:`LSTM` (``cell="lstm"`` only). Both have the same parameter
+            names, so their ``state_dict``\ s are interchangeable. Default: ``"torch"``.
+        forget_bias (float): the initial total bias of the forget gate
+            (``bias_ih`` slice set to it, ``bias_hh`` slice to 0); ``None``
+            keeps PyTorch's random draw. ``cell="lstm"`` only. Default: ``None``.
+        generator (torch.Generator | None): source of the initial weights
+            (recurrent layer first, then the read-out). Default: ``None``.
+
+    Shape:
+        - Input: :math:`(N, T, D)`. Output: :math:`(N, O)`.
+
+    Raises:
+        TypeError: if a size is not an int or ``forget_bias`` not a number.
+        ValueError: if ``cell`` or ``implementation`` is unknown, a size is
+            below 1, ``forget_bias`` is given for an RNN, or the input is not
+            ``(N, T, D)`` with ``T >= 1``.
+
+    Reference: Elman (1990); Hochreiter & Schmidhuber (1997); the forget-gate
+    bias of 1 recommended by Jozefowicz et al. (2015). Book sections
+    {ref}`sec-rnn-forecast` and {ref}`sec-rnn-adding`.
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        out_features: int = 1,
+        implementation: str = "torch",
+        forget_bias: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if cell not in ("rnn", "lstm"):
+            raise ValueError(f"cell must be 'rnn' or 'lstm', got {cell!r}")
+        if implementation not in ("torch", "book"):
+            raise ValueError(f"implementation must be 'torch' or 'book', got {implementation!r}")
+        if implementation == "book" and cell != "lstm":
+            raise ValueError("implementation='book' exists for cell='lstm' only, got cell='rnn'")
+        D = _check_int(input_size, "input_size", 1)
+        H = _check_int(hidden_size, "hidden_size", 1)
+        O = _check_int(out_features, "out_features", 1)  # noqa: E741 - the book's shape letter
+        generator = _check_generator(generator)
+        self.cell, self.input_size, self.hidden_size = cell, D, H
+        if implementation == "book":
+            self.rnn = LSTM(D, H, generator=generator)
+        else:
+            self.rnn = (nn.LSTM if cell == "lstm" else nn.RNN)(D, H, batch_first=True)
+            bound = 1.0 / math.sqrt(H)
+            for p in self.rnn.parameters():  # nn.RNN/nn.LSTM's own init, from `generator`
+                nn.init.uniform_(p, -bound, bound, generator=generator)
+        self.head = nn.Linear(H, O)
+        nn.init.kaiming_uniform_(self.head.weight, a=math.sqrt(5), generator=generator)
+        nn.init.uniform_(self.head.bias, -1.0 / math.sqrt(H), 1.0 / math.sqrt(H), generator=generator)  # nn.Linear's init
+        if forget_bias is not None:
+            if cell != "lstm":
+                raise ValueError(f"forget_bias is for cell='lstm' only, got cell={cell!r}")
+            init_forget_bias_(self.rnn, forget_bias)
+
+    def forward(self, X: Tensor) -> Tensor:
+        """Return ``y_hat`` of shape ``(N, O)`` for ``X`` of shape ``(N, T, D)``."""
+        X = _check_tensor(X, "X")
+        if X.ndim != 3 or X.shape[2] != self.input_size or X.shape[1] == 0:
+            raise ValueError(f"expected X of shape (N, T>=1, {self.input_size}), got {tuple(X.shape)}")
+        output, _ = self.rnn(X)  # (N, T, H)
+        return self.head(output[:, -1])  # (N, H) @ (H, O) -> (N, O)
+
+
+def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
+    r"""Set the forget gate's total bias to ``value``: :math:`b_{if} = \text{value}`, :math:`b_{hf} = 0`, so :math:`\mathbf f \approx \sigma(\text{value})` at the start.
+
+    The forget gate's biases are rows :math:`H` to :math:`2H` of the stacked
+    ``bias_ih`` and ``bias_hh`` (gate order i, f, g, o). Works on the book's
+    :class:`LSTMCell` and :class:`LSTM` and on :class:`torch.nn.LSTMCell` and
+    one-layer :class:`torch.nn.LSTM`.
+
+    Args:
+        lstm (nn.Module): an LSTM cell or one-layer LSTM with biases.
+        value (float): the new total forget-gate bias; 1 is the usual choice.
+
+    Returns:
+        nn.Module: ``lstm``, changed in place.
+
+    Raises:
+        TypeError: if ``lstm`` is not one of the four LSTM modules or ``value`` not a number.
+        ValueError: if ``lstm`` has no biases or is an ``nn.LSTM`` with ``num_layers != 1``.
+
+    Reference: Gers, Schmidhuber & Cummins (2000), who introduced the forget
+    gate; Jozefowicz, Zaremba & Sutskever (2015), who measured the benefit of
+    a bias of 1. Book section {ref}`sec-rnn-gradients`, equation ``eq-rnn-cell-path``.
+    """
+    if not isinstance(lstm, (LSTMCell, LSTM, nn.LSTMCell, nn.LSTM)):
+        raise TypeError(f"lstm must be an LSTMCell or LSTM (the book's or torch.nn's), got {type(lstm).__name__}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"value must be a float, got {type(value).__name__}: {value!r}")
+    if isinstance(lstm, nn.LSTM) and lstm.num_layers != 1:
+        raise ValueError(f"expected an nn.LSTM with num_layers=1, got num_layers={lstm.num_layers}")
+    suffix = "_l0" if isinstance(lstm, (LSTM, nn.LSTM)) else ""
+    bias_ih, bias_hh = getattr(lstm, "bias_ih" + suffix, None), getattr(lstm, "bias_hh" + suffix, None)
+    if bias_ih is None or bias_hh is None:
+        raise ValueError("expected an LSTM with biases (bias=True), got bias=False")
+    H = lstm.hidden_size
+    with torch.no_grad():  # rows H:2H of the stacked biases belong to the forget gate
+        bias_ih[H : 2 * H] = float(value)
+        bias_hh[H : 2 * H] = 0.0
+    return lstm
+
+
+# ---------------------------------------------------------------- using a trained model
+
+
+def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
+    r"""Forecast ``num_steps`` values autoregressively: :math:`\hat s_{t+1} = f(\hat s_{t-T+1}, \dots, \hat s_t)`, feeding each prediction back.
+
+    The first prediction reads the last :math:`T` values of ``context``; every
+    later one reads a window that ends with the model's own previous
+    predictions, so errors can compound. Runs under ``torch.no_grad()`` in
+    ``eval`` mode and puts the model back in the mode it was in.
+
+    Args:
+        model (nn.Module): maps ``(N, T, 1)`` windows to ``(N, 1)`` next values.
+        context (Tensor): the last observed values, a 1-D series of length :math:`T`.
+        num_steps (int): how many values :math:`K \ge 1` to predict.
+
+    Shape:
+        - context: :math:`(T,)`. Output: :math:`(K,)`.
+
+    Returns:
+        Tensor: the predictions :math:`\hat s_{t+1}, \dots, \hat s_{t+K}`.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``, ``context`` not a
+            floating tensor or ``num_steps`` not an int.
+        ValueError: if ``context`` is not 1-D and non-empty, ``num_steps < 1``,
+            or the model does not return one value per window.
+
+    Book section: {ref}`sec-rnn-forecast`.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    context = _check_tensor(context, "context")
+    if context.ndim != 1 or context.shape[0] == 0:
+        raise ValueError(f"expected context of shape (T,) with T >= 1, got {tuple(context.shape)}")
+    K = _check_int(num_steps, "num_steps", 1)
+    was_training = model.training
+    model.eval()
+    window = context.clone()  # (T,)
+    predictions = []
+    with torch.no_grad():
+        for _ in range(K):
+            y_hat = model(window.view(1, -1, 1))  # (T,) -> (1, T, 1) -> (1, 1)
+            if y_hat.shape != (1, 1):
+                raise ValueError(f"expected the model to return shape (1, 1) per window, got {tuple(y_hat.shape)}")
+            predictions.append(y_hat[0, 0])
+            window = torch.cat([window[1:], y_hat[0]])  # drop the oldest value, append the prediction: (T,)
+    model.train(was_training)
+    return torch.stack(predictions)  # (K,)
+
+
+def hidden_grad_norms(cell: RNNCell | LSTMCell, X: Tensor) -> Tensor:
+    r"""The norms :math:`\lVert \partial \mathcal L / \partial \mathbf h_t \rVert_2` for :math:`t = 1, \dots, T`, with :math:`\mathcal L = \sum_{n, j} h_{T, nj}`.
+
+    Runs ``cell`` over ``X`` from zero states, keeps every hidden state, and
+    asks autograd for the gradient of a loss on the last one with respect to
+    all of them (``torch.autograd.grad`` returns the *total* derivative
+    through each intermediate :math:`\mathbf h_t`, every path to
+    :math:`\mathcal L` included). At :math:`t = T` the gradient is all ones, of
+    norm :math:`\sqrt{NH}`; how fast the norm falls for earlier :math:`t` shows
+    how much of a late error reaches early steps.
+
+    Args:
+        cell (RNNCell | LSTMCell): the cell, at whatever weights it has.
+        X (Tensor): a batch of input sequences.
+
+    Shape:
+        - X: :math:`(N, T, D)`. Output: :math:`(T,)`, index :math:`t - 1` for step :math:`t`.
+
+    Returns:
+        Tensor: the gradient norm per step, detached.
+
+    Raises:
+        TypeError: if ``cell`` is neither an :class:`RNNCell` nor an
+            :class:`LSTMCell`, or ``X`` is not a floating tensor.
+        ValueError: if ``X`` is not ``(N, T, input_size)`` with ``T >= 1``.
+
+    Reference: Bengio, Simard & Frasconi (1994); Pascanu, Mikolov & Bengio
+    (2013), equations (3)-(5). Book section {ref}`sec-rnn-gradients`, equation ``eq-rnn-bptt``.
+    """
+    if not isinstance(cell, (RNNCell, LSTMCell)):
+        raise TypeError(f"cell must be an RNNCell or LSTMCell, got {type(cell).__name__}")
+    X = _check_tensor(X, "X")
+    if X.ndim != 3 or X.shape[2] != cell.input_size or X.shape[1] == 0:
+        raise ValueError(f"expected X of shape (N, T>=1, {cell.input_size}), got {tuple(X.shape)}")
+    N, T, _ = X.shape
+    h = torch.zeros(N, cell.hidden_size, dtype=X.dtype)  # (N, H)
+    c = torch.zeros_like(h)
+    hs = []
+    with torch.enable_grad():
+        for t in range(T):
+            if isinstance(cell, LSTMCell):
+                h, c = cell(X[:, t], (h, c))
+            else:
+                h = cell(X[:, t], h)
+            hs.append(h)
+        loss = hs[-1].sum()
+        grads = torch.autograd.grad(loss, hs)  # T tensors (N, H): dL/dh_t through every path
+    return torch.stack([torch.linalg.vector_norm(g) for g in grads]).detach()  # (T,)

@@ -1,0 +1,202 @@
+r"""Seeded sequence data: a noisy periodic series and the adding problem.
+
+Both draw all of their randomness from an explicit :class:`torch.Generator`
+(from :func:`dlfoundations.seed.make_generator`), so the same seed gives
+``torch.equal`` tensors. Shapes are batch-first, ``(N, T, D)``, as
+``nn.LSTM(batch_first=True)`` reads them.
+
+- :func:`noisy_periodic_series`: :math:`s_t = \sum_k a_k \sin(2\pi t / p_k) + \varepsilon_t`.
+- :func:`make_windows`: the series as (window of :math:`T` values → next value) pairs.
+- :func:`adding_problem`: sequences of (value, marker) pairs whose target is
+  the sum of the two marked values (Hochreiter & Schmidhuber, 1997).
+
+Book chapter: {ref}`chap-rnn`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["adding_problem", "make_windows", "noisy_periodic_series"]
+
+
+def _check_int(value: object, name: str, minimum: int) -> int:
+    # bool is a subclass of int, but `seq_len=True` is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"Invalid {name}: {value} (expected >= {minimum})")
+    return value
+
+
+def _check_generator(generator: object) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def _check_dtype(dtype: object) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    return dtype
+
+
+def _check_floats(values: object, name: str, positive: bool) -> tuple[float, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a sequence of floats, got {type(values).__name__}")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"{name} must hold floats, got {type(v).__name__}: {v!r}")
+        if not math.isfinite(v) or (positive and v <= 0):
+            raise ValueError(f"{name} must hold finite{' positive' if positive else ''} floats, got {list(values)}")
+        out.append(float(v))
+    if not out:
+        raise ValueError(f"{name} must hold at least one value, got {list(values)}")
+    return tuple(out)
+
+
+def noisy_periodic_series(
+    num_steps: int,
+    periods: Sequence[float] = (25.0, 9.0),
+    amplitudes: Sequence[float] = (1.0, 0.5),
+    noise_std: float = 0.1,
+    dtype: torch.dtype = torch.float32,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""A sum of sines plus Gaussian noise: :math:`s_t = \sum_k a_k \sin(2\pi t / p_k) + \varepsilon_t`, :math:`\varepsilon_t \sim \mathcal N(0, \sigma^2)`.
+
+    The time index runs over :math:`t = 0, \dots, L-1`. Only the noise is
+    random; it is drawn from ``generator`` in one call, so the same seed gives
+    the same series.
+
+    Args:
+        num_steps (int): length :math:`L \ge 1` of the series.
+        periods (Sequence[float]): periods :math:`p_k > 0`, in steps. Default: ``(25.0, 9.0)``.
+        amplitudes (Sequence[float]): amplitudes :math:`a_k`, one per period. Default: ``(1.0, 0.5)``.
+        noise_std (float): :math:`\sigma \ge 0`. Default: 0.1.
+        dtype (torch.dtype): floating dtype of the result. Default: ``torch.float32``.
+        generator (torch.Generator | None): source of the noise. Default: ``None``
+            (PyTorch's global generator).
+
+    Shape:
+        - Output: :math:`(L,)`.
+
+    Returns:
+        Tensor: the series.
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: if ``num_steps < 1``, a period is not positive, ``periods``
+            and ``amplitudes`` differ in length, or ``noise_std`` is negative.
+
+    Book section: {ref}`sec-rnn-forecast`.
+    """
+    L = _check_int(num_steps, "num_steps", 1)
+    p = _check_floats(periods, "periods", positive=True)
+    a = _check_floats(amplitudes, "amplitudes", positive=False)
+    if len(p) != len(a):
+        raise ValueError(f"expected one amplitude per period ({len(p)}), got {len(a)} amplitudes")
+    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)):
+        raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
+    if not math.isfinite(noise_std) or noise_std < 0:
+        raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
+    dtype = _check_dtype(dtype)
+    generator = _check_generator(generator)
+    t = torch.arange(L, dtype=dtype)  # (L,)
+    clean = sum(ak * torch.sin(2 * math.pi * t / pk) for ak, pk in zip(a, p))  # (L,)
+    return clean + noise_std * torch.randn(L, generator=generator, dtype=dtype)
+
+
+def make_windows(series: Tensor, window: int) -> tuple[Tensor, Tensor]:
+    r"""Cut a series into (window → next value) pairs: :math:`X_i = (s_i, \dots, s_{i+T-1})`, :math:`y_i = s_{i+T}`.
+
+    Args:
+        series (Tensor): a 1-D floating series of length :math:`L`.
+        window (int): the window length :math:`T`, ``1 <= T < L``.
+
+    Shape:
+        - series: :math:`(L,)`.
+        - X: :math:`(N, T, 1)` with :math:`N = L - T`; y: :math:`(N, 1)`.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(X, y)``; ``X`` is a copy, not a view of ``series``.
+
+    Raises:
+        TypeError: if ``series`` is not a floating tensor or ``window`` not an int.
+        ValueError: if ``series`` is not 1-D or ``window`` is not in ``[1, L)``.
+
+    Book section: {ref}`sec-rnn-forecast`.
+    """
+    if not isinstance(series, Tensor) or not series.dtype.is_floating_point:
+        raise TypeError(f"series must be a floating Tensor, got {type(series).__name__}")
+    if series.ndim != 1:
+        raise ValueError(f"expected series of shape (L,), got {tuple(series.shape)}")
+    T = _check_int(window, "window", 1)
+    L = series.shape[0]
+    if T >= L:
+        raise ValueError(f"window must be shorter than the series: expected window < {L}, got {T}")
+    X = series.unfold(0, T, 1)[:-1].clone()  # (L - T + 1, T) -> drop the last window: (N, T)
+    y = series[T:].clone()  # (N,)
+    return X.unsqueeze(-1), y.unsqueeze(-1)  # (N, T, 1), (N, 1)
+
+
+def adding_problem(
+    num_samples: int,
+    seq_len: int,
+    dtype: torch.dtype = torch.float32,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""The adding problem: :math:`y = \sum_{t=1}^{T} v_t m_t` for values :math:`v_t \sim \mathcal U(0, 1)` and exactly two markers :math:`m_t = 1`.
+
+    Each sequence has :math:`T` steps of two features, a value and a marker.
+    One marker sits at a uniformly drawn step of the first half
+    :math:`\{1, \dots, \lfloor T/2 \rfloor\}`, the other in the second half, so
+    the network has to carry the first marked value across about :math:`T/2`
+    steps or more. The target, a sum of two uniform values, has mean 1 and
+    variance :math:`1/6`: predicting 1.0 for every sequence gives MSE 1/6.
+
+    Draws, in order: all values (``(N, T)``), then the first and the second
+    marker positions.
+
+    Args:
+        num_samples (int): number of sequences :math:`N \ge 1`.
+        seq_len (int): sequence length :math:`T \ge 2`.
+        dtype (torch.dtype): floating dtype of ``X`` and ``y``. Default: ``torch.float32``.
+        generator (torch.Generator | None): source of all randomness. Default: ``None``.
+
+    Shape:
+        - X: :math:`(N, T, 2)`; ``X[..., 0]`` the values, ``X[..., 1]`` the markers.
+        - y: :math:`(N, 1)`.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(X, y)``.
+
+    Raises:
+        TypeError: if a size is not an int, ``dtype`` not floating or
+            ``generator`` not a ``torch.Generator``.
+        ValueError: if ``num_samples < 1`` or ``seq_len < 2``.
+
+    Reference: Hochreiter & Schmidhuber (1997), section 5.4, experiment 4
+    (they place the first marker among the first ten steps; the two halves
+    used here follow later benchmarks). Book section {ref}`sec-rnn-adding`.
+    """
+    N = _check_int(num_samples, "num_samples", 1)
+    T = _check_int(seq_len, "seq_len", 2)
+    dtype = _check_dtype(dtype)
+    generator = _check_generator(generator)
+    values = torch.rand(N, T, generator=generator, dtype=dtype)  # (N, T)
+    half = T // 2
+    first = torch.randint(0, half, (N,), generator=generator)  # (N,) in [0, T/2)
+    second = torch.randint(half, T, (N,), generator=generator)  # (N,) in [T/2, T)
+    markers = torch.zeros(N, T, dtype=dtype)  # (N, T)
+    rows = torch.arange(N)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    X = torch.stack([values, markers], dim=-1)  # (N, T, 2)
+    y = (values * markers).sum(dim=1, keepdim=True)  # (N, 1)
+    return X, y
