@@ -205,3 +205,26 @@ def test_one_hot_validation():
         one_hot(torch.tensor([0]), 0)
     with pytest.raises(TypeError, match="expected y to be a torch.Tensor, got list"):
         one_hot([0, 1], 2)
+
+
+
+def test_reset_linear_parameters_depends_on_the_seed_alone():
+    from dlfoundations.models import reset_linear_parameters_
+    from dlfoundations.seed import make_generator
+
+    a = reset_linear_parameters_(MLP(3, [5], 2), make_generator(4))
+    torch.randn(100)  # draws from the global generator must not matter
+    b = reset_linear_parameters_(MLP(3, [5], 2), make_generator(4))
+    c = reset_linear_parameters_(MLP(3, [5], 2), make_generator(5))
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    assert not torch.equal(a.net[0].weight, c.net[0].weight)
+    bound = 1 / 3**0.5
+    assert a.net[0].weight.abs().max() <= bound and a.net[0].bias.abs().max() <= bound
+
+
+def test_reset_linear_parameters_needs_a_generator():
+    from dlfoundations.models import reset_linear_parameters_
+
+    with pytest.raises(TypeError, match="generator must be a torch.Generator, got int"):
+        reset_linear_parameters_(MLP(3, [5], 2), 0)

@@ -13,6 +13,7 @@ Book section: {ref}`chap-building-models`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -22,6 +23,7 @@ __all__ = [
     "ACTIVATION_NAMES",
     "MLP",
     "count_linear_parameters",
+    "reset_linear_parameters_",
     "count_parameters",
     "make_activation",
     "mlp_sequential",
@@ -306,3 +308,40 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
         raise ValueError(f"expected labels in [0, {C}), got label {int(y[i])} at position {i}")
     classes = torch.arange(C, dtype=y.dtype)  # (C,)
     return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (C,) -> (N, C)
+
+
+def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    r"""Redraw every ``nn.Linear``'s weight and bias from ``generator``, in PyTorch's default range.
+
+    ``nn.Linear`` initialises itself from the *global* generator, so a model's
+    initial weights depend on everything that drew random numbers before it.
+    Redrawing them from a local, seeded generator makes each run's model depend
+    on its seed alone. The range is the one ``nn.Linear.reset_parameters``
+    uses: both weight and bias uniform on :math:`[-1/\sqrt{D}, 1/\sqrt{D}]`
+    with :math:`D` = ``in_features``.
+
+    Args:
+        model (nn.Module): changed in place; layers other than ``nn.Linear`` are left alone.
+        generator (torch.Generator): the source of the draws, e.g.
+            ``dlfoundations.seed.make_generator(seed)``.
+
+    Returns:
+        nn.Module: ``model`` itself, for chaining.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module`` or ``generator`` not a ``torch.Generator``.
+
+    Book chapter: "The training loop" (label ``chap-training-loop``).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, nn.Linear):
+                bound = 1 / math.sqrt(layer.in_features)
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                if layer.bias is not None:
+                    layer.bias.uniform_(-bound, bound, generator=generator)
+    return model
