@@ -61,7 +61,7 @@ def test_cnn_rejects_bad_input(X, error, match):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"num_classes": 0}, ValueError, "num_classes must be >= 1, got 0"),
+        ({"num_classes": 0}, ValueError, r"Invalid num_classes: 0 \(expected >= 1\)"),
         ({"num_classes": 2.0}, TypeError, "num_classes must be an int"),
         ({"hidden_channels": (4,)}, ValueError, "length 2"),
         ({"generator": 0}, TypeError, "generator must be a torch.Generator"),
@@ -123,7 +123,7 @@ def test_replace_head_output_shape_and_keeps_backbone():
 def test_replace_head_rejects_bad_input():
     with pytest.raises(TypeError, match=r"model.head to be an nn.Linear, got NoneType"):
         replace_head(nn.Linear(2, 2), 3)
-    with pytest.raises(ValueError, match="num_classes must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"Invalid num_classes: 0 \(expected >= 1\)"):
         replace_head(TransferCNN(), 0)
 
 
@@ -206,7 +206,7 @@ def test_few_label_subset_rejects_bad_input():
     y = torch.tensor([0, 0, 1])
     with pytest.raises(ValueError, match="class 1 has 1 samples, expected at least k=2"):
         few_label_subset(y, 2)
-    with pytest.raises(ValueError, match="k must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"Invalid k: 0 \(expected >= 1\)"):
         few_label_subset(y, 0)
     with pytest.raises(ValueError, match=r"expected y of shape \(N,\), got \(3, 1\)"):
         few_label_subset(y.unsqueeze(1), 1)

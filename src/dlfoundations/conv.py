@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from dlfoundations._validation import check_int as _check_int
 
 __all__ = [
     "Conv2d",
@@ -45,15 +46,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    # bool is a subclass of int, but `stride=True` is a mistake, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < minimum:
-        raise ValueError(f"Invalid {name}: {value} (expected >= {minimum})")
-    return value
 
 
 def _check_images(X: object, name: str = "X") -> Tensor:

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from dlfoundations._validation import check_generator as _check_generator
 
 __all__ = [
     "GradientFlow",
@@ -70,12 +71,6 @@ def _check_number(value: object, name: str, *, positive: bool = False, non_negat
     if non_negative and value < 0:
         raise ValueError(f"{name} must be non-negative, got {value}")
     return value
-
-
-def _check_generator(generator: object) -> torch.Generator | None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    return generator
 
 
 def _check_positive_int(value: object, name: str) -> int:

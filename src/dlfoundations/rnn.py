@@ -25,6 +25,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from dlfoundations._validation import check_int as _check_int, check_generator as _check_generator
 
 __all__ = [
     "LSTM",
@@ -40,21 +41,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    # bool is a subclass of int, but `hidden_size=True` is a mistake, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < minimum:
-        raise ValueError(f"Invalid {name}: {value} (expected >= {minimum})")
-    return value
-
-
-def _check_generator(generator: object) -> torch.Generator | None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    return generator
 
 
 def _check_tensor(value: object, name: str) -> Tensor:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from dlfoundations._validation import check_int as _check_int
 
 __all__ = ["EarlyStopping", "History", "evaluate", "fit", "train_one_epoch"]
 
@@ -60,15 +61,6 @@ class History:
             "stopped_early": self.stopped_early,
             "num_steps": self.num_steps,
         }
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    # bool is a subclass of int, but `num_epochs=True` is a mistake, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < minimum:
-        raise ValueError(f"Invalid {name}: {value} (expected >= {minimum})")
-    return value
 
 
 class EarlyStopping:

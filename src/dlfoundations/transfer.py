@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from dlfoundations._validation import check_int as _check_int, check_generator as _check_generator
 
 __all__ = [
     "TransferCNN",
@@ -40,25 +41,10 @@ __all__ = [
 IMAGE_SIZE = 8
 
 
-def _check_int(value: object, name: str, minimum: int) -> int:
-    # bool is a subclass of int, but `num_classes=True` is a mistake, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
 def _check_module(module: object, name: str = "module") -> nn.Module:
     if not isinstance(module, nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, got {type(module).__name__}")
     return module
-
-
-def _check_generator(generator: object) -> torch.Generator | None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    return generator
 
 
 def _check_labels(y: object) -> Tensor:

@@ -1,0 +1,27 @@
+"""Argument checks shared by the package's modules (private: not part of the book's API).
+
+Each raises ``TypeError`` for a value of the wrong type and ``ValueError`` for a
+value out of range, with a message that names the argument, what was expected
+and what arrived, in PyTorch's style (``Invalid lr: -0.1``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def check_int(value: object, name: str, minimum: int) -> int:
+    """Return ``value`` if it is an ``int`` (not a ``bool``) of at least ``minimum``."""
+    # bool is a subclass of int, but `num_epochs=True` is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"Invalid {name}: {value} (expected >= {minimum})")
+    return value
+
+
+def check_generator(generator: object) -> torch.Generator | None:
+    """Return ``generator`` if it is ``None`` or a ``torch.Generator``."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator

@@ -1,0 +1,650 @@
+"""Helpers for empirical studies over several seeds: run, summarise, train.
+
+One training run is one sample of a random quantity: its result depends on the
+initial weights, the data drawn and the order of the batches. A claim about a
+method is a claim about the *distribution* of that quantity, so it needs several
+runs and a summary with its spread.
+
+- :func:`run_seeds`: call a function once per seed and stack the results.
+- :func:`mean_std`, :func:`standard_error`, :func:`format_mean_std`: summaries.
+- :func:`init_mlp`: an :class:`~dlfoundations.models.MLP` whose weights come from one seed.
+- :func:`train_mlp`: train one MLP configuration with :func:`~dlfoundations.train.fit`.
+- :class:`SeedEnsemble` and :func:`train_mlp_seeds`: the same training for
+  :math:`K` seeds at once, vectorised, with per-seed loss curves.
+- :func:`early_stopping_epoch`, :func:`epochs_to_reach`: read loss curves.
+
+Book chapter: {ref}`chap-generalization`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from dlfoundations.data import InMemoryLoader
+from dlfoundations.models import MLP, make_activation, reset_linear_parameters_
+from dlfoundations.seed import make_generator
+from dlfoundations.train import EarlyStopping, History, evaluate, fit
+
+__all__ = [
+    "RunResult",
+    "SeedEnsemble",
+    "SeedRuns",
+    "early_stopping_epoch",
+    "epochs_to_reach",
+    "format_mean_std",
+    "init_mlp",
+    "mean_std",
+    "run_seeds",
+    "standard_error",
+    "train_mlp",
+    "train_mlp_seeds",
+]
+
+
+def _check_seeds(seeds: object) -> list[int]:
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, range)):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
+    seeds = list(seeds)
+    if len(seeds) == 0:
+        raise ValueError("seeds is empty: expected at least one seed")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise TypeError(f"seeds must be ints, got {type(s).__name__}: {s!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}")
+    return seeds
+
+
+def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tensor:
+    r"""Call ``fn(seed)`` once for each seed and stack the results: :math:`r_k = \mathrm{fn}(s_k)`.
+
+    Args:
+        fn (Callable[[int], float | Tensor]): one run; it must draw all of its
+            randomness from its seed (e.g. with :func:`dlfoundations.seed.make_generator`).
+        seeds (Sequence[int]): distinct seeds :math:`s_1, \dots, s_K`, in order.
+
+    Shape:
+        - each result: a number or a tensor of one shape ``S`` for every seed.
+        - Output: :math:`(K, *S)`, float64.
+
+    Returns:
+        Tensor: the results, row :math:`k` from seed :math:`s_k`.
+
+    Raises:
+        TypeError: if ``fn`` is not callable, ``seeds`` is not a sequence of
+            ints, or a result is not a number or a tensor.
+        ValueError: if ``seeds`` is empty or repeats a seed, or the results
+            disagree in shape (the first shape and the odd one are named).
+
+    Book section: {ref}`sec-gen-seeds`.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable as fn(seed), got {type(fn).__name__}")
+    seeds = _check_seeds(seeds)
+    results = []
+    for seed in seeds:
+        r = fn(seed)
+        if isinstance(r, bool) or not isinstance(r, (int, float, Tensor)):
+            raise TypeError(f"fn(seed) must return a number or a Tensor, got {type(r).__name__} for seed {seed}")
+        r = torch.as_tensor(r, dtype=torch.float64).detach()
+        if results and r.shape != results[0].shape:
+            raise ValueError(
+                f"fn(seed) must return one shape for every seed: expected {tuple(results[0].shape)}, "
+                f"got {tuple(r.shape)} for seed {seed}"
+            )
+        results.append(r)
+    return torch.stack(results)  # (K, *S)
+
+
+def _as_values(values: object, min_len: int) -> Tensor:
+    if isinstance(values, Tensor):
+        t = values.detach().to(torch.float64)
+    elif isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
+        try:
+            t = torch.tensor(values, dtype=torch.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"values must be numbers or a Tensor, got {values!r}") from err
+    else:
+        raise TypeError(f"values must be a sequence of numbers or a Tensor, got {type(values).__name__}")
+    if t.ndim == 0 or t.shape[0] < min_len:
+        raise ValueError(
+            f"expected values of shape (K, ...) with K >= {min_len} runs, got shape {tuple(t.shape)}"
+        )
+    return t
+
+
+def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
+    r"""Mean and unbiased standard deviation over runs: :math:`\bar r = \frac1K\sum_k r_k`, :math:`s = \sqrt{\frac{1}{K-1}\sum_k (r_k - \bar r)^2}`.
+
+    The standard deviation divides by :math:`K - 1` (Bessel's correction), as
+    :meth:`torch.Tensor.std` does by default (``correction=1``).
+
+    Args:
+        values (Sequence[float] | Tensor): one result per run along dimension 0.
+
+    Shape:
+        - values: :math:`(K, *)` with :math:`K \ge 2`.
+        - Output: two float64 tensors of shape :math:`(*)` (0-d for :math:`(K,)`).
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(mean, std)`` over dimension 0.
+
+    Raises:
+        TypeError: if ``values`` is not numbers or a tensor.
+        ValueError: if there are fewer than 2 runs (one run has no spread).
+
+    Book section: {ref}`sec-gen-seeds`, equation ``eq-gen-std``.
+    """
+    t = _as_values(values, min_len=2)
+    return t.mean(dim=0), t.std(dim=0, correction=1)
+
+
+def standard_error(values: Sequence[float] | Tensor) -> Tensor:
+    r"""Standard error of the mean over :math:`K` runs: :math:`\mathrm{SE} = s / \sqrt K`.
+
+    Args:
+        values (Sequence[float] | Tensor): one result per run along dimension 0.
+
+    Shape:
+        - values: :math:`(K, *)` with :math:`K \ge 2`. Output: :math:`(*)`, float64.
+
+    Returns:
+        Tensor: the unbiased standard deviation of :func:`mean_std` divided by :math:`\sqrt K`.
+
+    Raises:
+        TypeError: if ``values`` is not numbers or a tensor.
+        ValueError: if there are fewer than 2 runs.
+
+    Reference: Cochran, *Sampling Techniques* (1977), section 2.5. Book
+    section {ref}`sec-gen-seeds`, equation ``eq-gen-sem``.
+    """
+    t = _as_values(values, min_len=2)
+    return t.std(dim=0, correction=1) / math.sqrt(t.shape[0])
+
+
+def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
+    """Format the results of several runs as ``"mean ± std"``, e.g. ``"0.123 ± 0.004"``.
+
+    Args:
+        values (Sequence[float] | Tensor): one number per run, :math:`K \\ge 2` of them.
+        digits (int): digits after the decimal point. Default: 3.
+
+    Shape:
+        - values: :math:`(K,)`.
+
+    Returns:
+        str: the mean and the unbiased standard deviation of :func:`mean_std`.
+
+    Raises:
+        TypeError: if ``values`` is not numbers or ``digits`` is not an int.
+        ValueError: if ``values`` is not 1-D with ``K >= 2`` or ``digits < 0``.
+
+    Book section: {ref}`sec-gen-seeds`.
+    """
+    if isinstance(digits, bool) or not isinstance(digits, int):
+        raise TypeError(f"digits must be an int, got {type(digits).__name__}: {digits!r}")
+    if digits < 0:
+        raise ValueError(f"digits must be >= 0, got {digits}")
+    t = _as_values(values, min_len=2)
+    if t.ndim != 1:
+        raise ValueError(f"expected values of shape (K,), got {tuple(t.shape)}")
+    mean, std = mean_std(t)
+    return f"{mean.item():.{digits}f} ± {std.item():.{digits}f}"
+
+
+def _as_xy(data: object, name: str) -> tuple[Tensor, Tensor]:
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        X, y = data
+    elif hasattr(data, "X") and hasattr(data, "y"):
+        X, y = data.X, data.y
+    else:
+        raise TypeError(f"{name} must be a data set with .X and .y (e.g. NoisySine) or a pair (X, y), "
+                        f"got {type(data).__name__}")
+    if not isinstance(X, Tensor) or not isinstance(y, Tensor):
+        raise TypeError(f"{name}: expected tensors X and y, got {type(X).__name__} and {type(y).__name__}")
+    if X.ndim != 2 or y.ndim != 2 or len(X) != len(y):
+        raise ValueError(f"{name}: expected X of shape (N, D) and y of shape (N, O), "
+                         f"got {tuple(X.shape)} and {tuple(y.shape)}")
+    return X, y
+
+
+def _check_number(value: object, name: str, low: float, high: float = math.inf, high_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
+    ok = low <= value < high if high_open else low <= value <= high
+    if not (math.isfinite(value) and ok):
+        bracket = ")" if high_open else "]"
+        raise ValueError(f"Invalid {name}: {value} (expected a value in [{low}, {high}{bracket})")
+    return float(value)
+
+
+def _check_config(lr: object, weight_decay: object, num_epochs: object) -> None:
+    if _check_number(lr, "lr", 0.0) <= 0:
+        raise ValueError(f"Invalid lr: {lr} (expected > 0)")
+    _check_number(weight_decay, "weight_decay", 0.0)
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int):
+        raise TypeError(f"num_epochs must be an int, got {type(num_epochs).__name__}: {num_epochs!r}")
+    if num_epochs < 1:
+        raise ValueError(f"Invalid num_epochs: {num_epochs} (expected >= 1)")
+
+
+def init_mlp(
+    in_features: int,
+    hidden_sizes: Sequence[int],
+    out_features: int,
+    seed: int,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+) -> MLP:
+    r"""An :class:`~dlfoundations.models.MLP` whose weights are drawn from ``make_generator(seed)``: :math:`W, \mathbf b \sim \mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})`.
+
+    ``nn.Linear`` draws its initial weights from PyTorch's *global* generator,
+    so a model's weights would depend on everything that ran before. This
+    redraws every ``Linear`` layer, in order, weight then bias, from a local
+    generator, in PyTorch's default range, so the weights depend on ``seed`` alone.
+
+    Args:
+        in_features (int), hidden_sizes (Sequence[int]), out_features (int),
+        activation (str), dropout (float), batch_norm (bool): as for :class:`~dlfoundations.models.MLP`.
+        seed (int): seed of the initial weights.
+
+    Shape:
+        - Input: :math:`(N, D)`. Output: :math:`(N, O)`.
+
+    Returns:
+        MLP: the freshly initialised network.
+
+    Raises:
+        TypeError, ValueError: as :class:`~dlfoundations.models.MLP` and
+        :func:`~dlfoundations.seed.make_generator` raise for bad arguments.
+
+    Book section: label ``sec-gen-seeds``.
+    """
+    model = MLP(in_features, hidden_sizes, out_features, activation=activation, dropout=dropout,
+                batch_norm=batch_norm)
+    return reset_linear_parameters_(model, make_generator(seed))
+
+
+class RunResult(NamedTuple):
+    """What :func:`train_mlp` returns.
+
+    Attributes:
+        train_loss (float): mean loss on the whole training set after training, in ``eval()`` mode.
+        val_loss (float): mean loss on the validation set, in ``eval()`` mode.
+        test_loss (float | None): mean loss on the test set, or ``None`` without one.
+        history (History): the per-epoch record of :func:`~dlfoundations.train.fit`.
+        model (MLP): the trained network (with the best epoch's weights under early stopping).
+    """
+
+    train_loss: float
+    val_loss: float
+    test_loss: float | None
+    history: History
+    model: MLP
+
+
+def train_mlp(
+    train_data: object,
+    val_data: object,
+    hidden_sizes: Sequence[int],
+    seed: int,
+    *,
+    test_data: object | None = None,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    lr: float = 0.01,
+    weight_decay: float = 0.0,
+    num_epochs: int = 300,
+    patience: int | None = None,
+) -> RunResult:
+    r"""Train one MLP configuration, full batch with AdamW, and return its final losses: :math:`\mathcal L_{\text{train}}`, :math:`\mathcal L_{\text{val}}`, :math:`\mathcal L_{\text{test}}`.
+
+    The model is :func:`init_mlp` with ``seed``, trained by
+    :func:`~dlfoundations.train.fit` on the whole training set as one batch
+    (one step per epoch, so the data order plays no part) with
+    ``torch.optim.AdamW(lr=lr, weight_decay=weight_decay)`` on the mean squared
+    error. With ``weight_decay=0`` this is Adam. Without ``patience`` the last
+    epoch's weights are kept; with it, training stops after ``patience`` epochs
+    without a better validation loss and the best epoch's weights are restored.
+
+    Args:
+        train_data, val_data (NoisySine | tuple[Tensor, Tensor]): data sets with
+            ``.X`` of ``(N, D)`` and ``.y`` of ``(N, O)``, or pairs ``(X, y)``.
+        hidden_sizes (Sequence[int]): hidden widths, e.g. ``[64]``.
+        seed (int): seed of the initial weights (and of the dropout masks).
+        test_data (optional): a third data set, touched only after training. Default: ``None``.
+        activation (str): hidden activation. Default: ``"relu"``.
+        dropout (float): dropout probability after each hidden activation. Default: 0.
+        batch_norm (bool): batch normalisation after each hidden ``Linear``. Default: ``False``.
+        lr (float): learning rate :math:`\eta > 0`. Default: 0.01.
+        weight_decay (float): AdamW's decoupled weight decay :math:`\lambda \ge 0`. Default: 0.
+        num_epochs (int): epochs (= steps), ``>= 1``. Default: 300.
+        patience (int | None): early-stopping patience. Default: ``None``.
+
+    Shape:
+        - ``X``: :math:`(N, D)`, ``y``: :math:`(N, O)` for every data set, one ``D`` and ``O``.
+
+    Returns:
+        RunResult: final train/validation/test losses, the history and the model.
+
+    Raises:
+        TypeError: if a data set is not a data set or pair of tensors, or an
+            argument has the wrong type.
+        ValueError: if shapes disagree, a hyper-parameter is out of range, or a
+            width is not positive (as :class:`~dlfoundations.models.MLP` raises).
+
+    Reference: Loshchilov and Hutter (2019) for AdamW; Prechelt (1998) for
+    early stopping. Book section {ref}`sec-gen-capacity`.
+    """
+    X, y = _as_xy(train_data, "train_data")
+    X_val, y_val = _as_xy(val_data, "val_data")
+    test = None if test_data is None else _as_xy(test_data, "test_data")
+    for name, pair in (("val_data", (X_val, y_val)), ("test_data", test)):
+        if pair is not None and (pair[0].shape[1] != X.shape[1] or pair[1].shape[1] != y.shape[1]):
+            raise ValueError(f"{name}: expected X of shape (N, {X.shape[1]}) and y of shape (N, {y.shape[1]}), "
+                             f"got {tuple(pair[0].shape)} and {tuple(pair[1].shape)}")
+    _check_config(lr, weight_decay, num_epochs)
+    model = init_mlp(X.shape[1], hidden_sizes, y.shape[1], seed, activation, dropout, batch_norm)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    loss_fn = nn.MSELoss()
+    val_loader = InMemoryLoader(X_val, y_val, batch_size=len(X_val))
+    # Dropout draws its masks from the global generator: seed it for this run.
+    torch.manual_seed(seed)
+    history = fit(
+        model, InMemoryLoader(X, y, batch_size=len(X)), optimizer, loss_fn, num_epochs,
+        val_loader=val_loader, patience=patience, restore_best=patience is not None,
+    )
+    train_loss = evaluate(model, InMemoryLoader(X, y, batch_size=len(X)), loss_fn)
+    val_loss = evaluate(model, val_loader, loss_fn)
+    test_loss = None if test is None else evaluate(model, InMemoryLoader(*test, batch_size=len(test[0])), loss_fn)
+    return RunResult(train_loss, val_loss, test_loss, history, model)
+
+
+class SeedEnsemble(nn.Module):
+    r"""``K`` independent MLPs of one architecture, evaluated together: :math:`A^{(k)}_l = f(A^{(k)}_{l-1} W_l^{(k)\top} + \mathbf b^{(k)}_l)`.
+
+    The weights of layer :math:`l` for all members are one tensor of shape
+    :math:`(K, H_l, H_{l-1})`, so one batched matrix product (``@`` on 3-D tensors)
+    computes the layer for every member. Member :math:`k` starts from the
+    weights of ``init_mlp(..., seed=seeds[k])``, and its output depends only on
+    its own weights, so gradients of the *sum* of the members' losses are each
+    member's own gradient: training the ensemble with an element-wise optimizer
+    (Adam, AdamW, SGD) trains :math:`K` separate networks in one loop.
+
+    Batch normalisation normalises each member's units over that member's batch
+    (a ``BatchNorm1d`` over :math:`K H` features); dropout draws independent
+    masks for every member.
+
+    Args:
+        in_features (int), hidden_sizes (Sequence[int]), out_features (int),
+        activation (str), dropout (float), batch_norm (bool): as for :class:`~dlfoundations.models.MLP`.
+        seeds (Sequence[int]): one seed per member, :math:`K` of them, distinct.
+
+    Shape:
+        - Input: :math:`(N, D)` (shared by every member) or :math:`(K, N, D)` (one batch per member).
+        - Output: :math:`(K, N, O)`.
+
+    Raises:
+        TypeError, ValueError: as :class:`~dlfoundations.models.MLP` raises,
+            for an empty or repeated seed list, or for an input of the wrong shape.
+
+    Book section: {ref}`sec-gen-seeds`.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_sizes: Sequence[int],
+        out_features: int,
+        seeds: Sequence[int],
+        activation: str = "relu",
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        seeds = _check_seeds(seeds)
+        members = [init_mlp(in_features, hidden_sizes, out_features, s, activation, dropout, batch_norm)
+                   for s in seeds]
+        linears = [[m for m in member.modules() if isinstance(m, nn.Linear)] for member in members]
+        self.K = len(seeds)
+        self.in_features = in_features
+        self.seeds = tuple(seeds)
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.stack([lin[i].weight.detach() for lin in linears]))  # (K, H_out, H_in)
+            for i in range(len(linears[0]))
+        )
+        self.biases = nn.ParameterList(
+            nn.Parameter(torch.stack([lin[i].bias.detach() for lin in linears]).unsqueeze(1))  # (K, 1, H_out)
+            for i in range(len(linears[0]))
+        )
+        hidden = list(members[0].hidden_sizes)
+        self.norms = nn.ModuleList(nn.BatchNorm1d(self.K * H) for H in hidden) if batch_norm else None
+        self.activation = make_activation(activation)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else None
+
+    def forward(self, X: Tensor) -> Tensor:
+        """Return every member's outputs, ``(K, N, O)``, for ``X`` of ``(N, D)`` or ``(K, N, D)``."""
+        if not isinstance(X, Tensor):
+            raise TypeError(f"expected X to be a torch.Tensor, got {type(X).__name__}")
+        D = self.in_features
+        if X.ndim == 2 and X.shape[1] == D:
+            A = X.unsqueeze(0).expand(self.K, -1, -1)  # (N, D) -> (K, N, D), no copy
+        elif X.ndim == 3 and X.shape[0] == self.K and X.shape[2] == D:
+            A = X
+        else:
+            raise ValueError(f"expected X of shape (N, {D}) or ({self.K}, N, {D}), got {tuple(X.shape)}")
+        last = len(self.weights) - 1
+        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
+            Z = A @ W.mT + b  # (K, N, H_in) @ (K, H_in, H_out) + (K, 1, H_out) -> (K, N, H_out)
+            if i == last:
+                return Z  # (K, N, O): no activation after the output layer
+            if self.norms is not None:
+                K, N, H = Z.shape
+                flat = Z.transpose(0, 1).reshape(N, K * H)  # (N, K*H): member k's units are a block
+                Z = self.norms[i](flat).reshape(N, K, H).transpose(0, 1)  # back to (K, N, H)
+            A = self.activation(Z)
+            if self.dropout is not None:
+                A = self.dropout(A)
+        raise AssertionError("unreachable: the last layer returns")
+
+
+class SeedRuns(NamedTuple):
+    """What :func:`train_mlp_seeds` returns; ``K`` seeds, ``E`` epochs.
+
+    Attributes:
+        train_curve (Tensor): ``(E, K)``, each epoch's training loss, measured
+            in ``train()`` mode before that epoch's step (as ``fit``'s ``History.train_loss``).
+        val_curve (Tensor): ``(E, K)``, validation loss after each epoch, ``eval()`` mode.
+        test_curve (Tensor | None): ``(E, K)``, test loss after each epoch, or ``None``.
+        train_loss (Tensor): ``(K,)``, loss on the whole training set after training, ``eval()`` mode.
+        val_loss (Tensor): ``(K,)``, final validation loss.
+        test_loss (Tensor | None): ``(K,)``, final test loss, or ``None``.
+        model (SeedEnsemble): the trained members.
+    """
+
+    train_curve: Tensor
+    val_curve: Tensor
+    test_curve: Tensor | None
+    train_loss: Tensor
+    val_loss: Tensor
+    test_loss: Tensor | None
+    model: SeedEnsemble
+
+
+def _member_losses(y_hat: Tensor, y: Tensor) -> Tensor:
+    return ((y_hat - y) ** 2).mean(dim=(1, 2))  # (K, N, O) - (N, O) or (K, N, O) -> (K,)
+
+
+def train_mlp_seeds(
+    train_data: object | Sequence[object],
+    val_data: object,
+    hidden_sizes: Sequence[int],
+    seeds: Sequence[int],
+    *,
+    test_data: object | None = None,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    lr: float = 0.01,
+    weight_decay: float = 0.0,
+    num_epochs: int = 300,
+) -> SeedRuns:
+    r"""Train one MLP configuration for every seed at once (a :class:`SeedEnsemble`), full batch with AdamW, and record each seed's loss curves.
+
+    Member :math:`k` follows the same steps as ``train_mlp(..., seed=seeds[k])``
+    without early stopping: the loss minimised is
+    :math:`\sum_k \mathcal L^{(k)}`, whose gradient with respect to member
+    :math:`k`'s weights is :math:`\nabla \mathcal L^{(k)}`, and AdamW updates
+    every weight separately. The losses agree to float32 round-off (tested
+    against :func:`train_mlp`); dropout masks differ, since they are drawn
+    for all members together. Early stopping needs no retraining: a full-batch
+    run does not depend on the stopping rule, so :func:`early_stopping_epoch`
+    reads the epoch it would restore off ``val_curve``.
+
+    Args:
+        train_data: one data set (``.X``/``.y`` or a pair ``(X, y)``) shared by
+            every seed, or a sequence of ``K`` data sets of one size, one per seed.
+        val_data: the validation set, shared. test_data (optional): the test set, shared.
+        hidden_sizes, activation, dropout, batch_norm, lr, weight_decay, num_epochs:
+            as for :func:`train_mlp`.
+        seeds (Sequence[int]): :math:`K` distinct seeds of the initial weights.
+
+    Shape:
+        - ``X``: :math:`(N, D)`, ``y``: :math:`(N, O)`; curves :math:`(E, K)`; final losses :math:`(K,)`.
+
+    Returns:
+        SeedRuns: per-seed curves and final losses, and the trained ensemble.
+
+    Raises:
+        TypeError: if a data set or argument has the wrong type.
+        ValueError: if ``seeds`` is empty or repeats a seed, the number of
+            training sets differs from the number of seeds, shapes disagree, or
+            a hyper-parameter or width is out of range.
+
+    Book section: {ref}`sec-gen-seeds`.
+    """
+    seeds = _check_seeds(seeds)
+    K = len(seeds)
+    if isinstance(train_data, (list, tuple)) and not (len(train_data) == 2 and isinstance(train_data[0], Tensor)):
+        if len(train_data) != K:
+            raise ValueError(f"expected one training set per seed ({K}), got {len(train_data)}")
+        pairs = [_as_xy(d, f"train_data[{k}]") for k, d in enumerate(train_data)]
+        if any(Xk.shape != pairs[0][0].shape or yk.shape != pairs[0][1].shape for Xk, yk in pairs):
+            raise ValueError("expected training sets of one shape, got "
+                             f"{[tuple(Xk.shape) for Xk, _ in pairs]}")
+        X = torch.stack([Xk for Xk, _ in pairs])  # (K, N, D)
+        y = torch.stack([yk for _, yk in pairs])  # (K, N, O)
+    else:
+        X, y = _as_xy(train_data, "train_data")
+    D, O = X.shape[-1], y.shape[-1]  # noqa: E741 - the book's shape letter
+    X_val, y_val = _as_xy(val_data, "val_data")
+    test = None if test_data is None else _as_xy(test_data, "test_data")
+    for name, pair in (("val_data", (X_val, y_val)), ("test_data", test)):
+        if pair is not None and (pair[0].shape[1] != D or pair[1].shape[1] != O):
+            raise ValueError(f"{name}: expected X of shape (N, {D}) and y of shape (N, {O}), "
+                             f"got {tuple(pair[0].shape)} and {tuple(pair[1].shape)}")
+    _check_config(lr, weight_decay, num_epochs)
+    model = SeedEnsemble(D, hidden_sizes, O, seeds, activation, dropout, batch_norm)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    torch.manual_seed(seeds[0])  # dropout masks come from the global generator
+    train_curve = torch.empty(num_epochs, K)
+    val_curve = torch.empty(num_epochs, K)
+    test_curve = None if test is None else torch.empty(num_epochs, K)
+    for epoch in range(num_epochs):
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        losses = _member_losses(model(X), y)  # (K,)
+        losses.sum().backward()  # member k's weights get the gradient of its own loss
+        optimizer.step()
+        train_curve[epoch] = losses.detach()
+        model.eval()
+        with torch.no_grad():
+            val_curve[epoch] = _member_losses(model(X_val), y_val)
+            if test is not None:
+                test_curve[epoch] = _member_losses(model(test[0]), test[1])
+    model.eval()
+    with torch.no_grad():
+        train_loss = _member_losses(model(X), y)
+    return SeedRuns(train_curve, val_curve, test_curve, train_loss, val_curve[-1].clone(),
+                    None if test_curve is None else test_curve[-1].clone(), model)
+
+
+def _check_curve(curve: object, name: str) -> Tensor:
+    if not isinstance(curve, Tensor):
+        raise TypeError(f"{name} must be a Tensor of shape (E, K), got {type(curve).__name__}")
+    if curve.ndim != 2 or curve.shape[0] == 0:
+        raise ValueError(f"expected {name} of shape (E, K) with E >= 1, got {tuple(curve.shape)}")
+    return curve
+
+
+def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
+    r"""The epoch early stopping would restore, per seed: the best epoch :math:`e^\star` before :math:`e - e^\star \ge p` first holds.
+
+    Replays :class:`~dlfoundations.train.EarlyStopping` on each column of a
+    validation curve, which gives the epoch ``fit(..., patience=patience)``
+    restores, as long as training does not depend on the stopping rule (true
+    for a full-batch run: stopping only cuts it short).
+
+    Args:
+        val_curve (Tensor): validation losses, one column per seed.
+        patience (int): epochs without improvement to tolerate, ``>= 1``.
+
+    Shape:
+        - val_curve: :math:`(E, K)`. Output: :math:`(K,)`, int64, 0-based epochs.
+
+    Returns:
+        Tensor: the restored epoch of each seed.
+
+    Raises:
+        TypeError: if ``val_curve`` is not a tensor or ``patience`` not an int.
+        ValueError: if ``val_curve`` is not 2-D with at least one epoch, or ``patience < 1``.
+
+    Reference: Prechelt (1998). Book section {ref}`sec-gen-regularization`.
+    """
+    curve = _check_curve(val_curve, "val_curve")
+    best = []
+    for k in range(curve.shape[1]):
+        tracker = EarlyStopping(patience, keep_best_state=False)
+        for epoch, loss in enumerate(curve[:, k].tolist()):
+            # keep_best_state=False: the tracker never reads the model.
+            if tracker.step(loss, None, epoch):  # type: ignore[arg-type]
+                break
+        best.append(tracker.best_epoch if tracker.best_epoch is not None else 0)
+    return torch.tensor(best, dtype=torch.int64)
+
+
+def epochs_to_reach(curve: Tensor, threshold: float) -> Tensor:
+    r"""Epochs until each seed's loss first reaches a threshold: :math:`\min\{e : \mathcal L_e \le \tau\} + 1`.
+
+    Args:
+        curve (Tensor): losses per epoch, one column per seed.
+        threshold (float): the target loss :math:`\tau`.
+
+    Shape:
+        - curve: :math:`(E, K)`. Output: :math:`(K,)`, float64.
+
+    Returns:
+        Tensor: the number of epochs (1-based) of each seed, ``nan`` for a seed
+        that never reaches :math:`\tau`.
+
+    Raises:
+        TypeError: if ``curve`` is not a tensor or ``threshold`` not a number.
+        ValueError: if ``curve`` is not 2-D with at least one epoch, or ``threshold`` is not finite.
+
+    Book section: {ref}`sec-gen-activations`.
+    """
+    curve = _check_curve(curve, "curve")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise TypeError(f"threshold must be a float, got {type(threshold).__name__}: {threshold!r}")
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold}")
+    reached = curve <= threshold  # (E, K)
+    first = reached.to(torch.int64).argmax(dim=0).to(torch.float64) + 1  # first True, 1-based
+    return torch.where(reached.any(dim=0), first, torch.full_like(first, math.nan))
