@@ -12,9 +12,14 @@ e. per TOC page, the size of its HTML plus the images it references,
 f. per chapter, the execution time stored in the Jupyter cache (and the clean
    build's log).
 
-Budgets: clean build < 180 s, second build < 30 s, make test < 120 s, a page
-with its images < 1.5 MB (10^6 bytes). Exits 1 when a step fails or a budget is
-exceeded.
+g. per part of the book, the summed execution time, and Part I's share of the
+   clean build (the clean build minus the execution of the other parts).
+
+Budgets (from the issues): a clean build of Part I < 180 s including execution;
+Part II's chapters execute in < 300 s together and < 90 s each; Part III's in
+< 360 s together and < 120 s each; so the whole clean build < 840 s. A second
+build < 30 s, make test < 120 s, a page with its images < 1.5 MB (10^6 bytes).
+Exits 1 when a step fails or a budget is exceeded.
 
 Usage::
 
@@ -37,7 +42,10 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-BUDGET_CLEAN_S = 180.0
+BUDGET_PART1_CLEAN_S = 180.0
+#: caption prefix in _toc.yml -> (budget for the part's total execution, budget per chapter), seconds
+BUDGET_PART_EXEC_S = {"Part II": (300.0, 90.0), "Part III": (360.0, 120.0)}
+BUDGET_CLEAN_S = BUDGET_PART1_CLEAN_S + sum(total for total, _ in BUDGET_PART_EXEC_S.values())
 BUDGET_SECOND_S = 30.0
 BUDGET_TEST_S = 120.0
 BUDGET_PAGE_MB = 1.5
@@ -227,6 +235,15 @@ def logged_execution_seconds(root: Path, output: str) -> dict[str, float]:
 # ------------------------------------------------------------------- main
 
 
+def toc_parts(root: Path) -> dict[str, list[str]]:
+    """Return ``{part caption: [page, ...]}`` from ``_toc.yml``."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    parts: dict[str, list[str]] = {}
+    for part in toc.get("parts", []):
+        parts[part.get("caption", "")] = [chapter["file"] for chapter in part.get("chapters", []) if "file" in chapter]
+    return parts
+
+
 def print_table(rows: list[Row]) -> None:
     headers = ("measure", "value", "budget", "status")
     table = [headers] + [(r.measure, r.value, r.budget, r.status) for r in rows]
@@ -310,6 +327,28 @@ def main(argv: list[str] | None = None) -> int:
         if page in logged:
             parts.append(f"clean build log: {logged[page]:.2f} s")
         rows.append(Row(f"f. execute {page}", "; ".join(parts)))
+
+    # (g) per part: summed execution, and Part I's clean build
+    seconds_of = {page: (cached.get(page, (None, ""))[0] or logged.get(page)) for page in pages}
+    other_parts_exec = 0.0
+    for caption, part_pages in toc_parts(root).items():
+        key = next((k for k in BUDGET_PART_EXEC_S if caption.startswith(k + ":")), None)
+        times = [seconds_of[p] for p in part_pages if seconds_of.get(p) is not None]
+        if not times:
+            continue
+        total, slowest = sum(times), max(times)
+        if key is None:
+            rows.append(Row(f"g. {caption}: execution", f"{total:.1f} s in all, slowest {slowest:.1f} s"))
+            continue
+        other_parts_exec += total
+        budget_total, budget_each = BUDGET_PART_EXEC_S[key]
+        rows.append(Row(f"g. {caption}: execution", f"{total:.1f} s in all, slowest {slowest:.1f} s",
+                        f"< {budget_total:.0f} s, each < {budget_each:.0f} s",
+                        total < budget_total and slowest < budget_each))
+    if not args.skip_clean and first.returncode == 0:
+        part1 = first.seconds - other_parts_exec
+        rows.append(Row("g. Part I clean build (a. minus Parts II-III execution)", f"{part1:.1f} s",
+                        f"< {BUDGET_PART1_CLEAN_S:.0f} s", part1 < BUDGET_PART1_CLEAN_S))
 
     print_table(rows)
     over = [row.measure for row in rows if row.ok is False]
