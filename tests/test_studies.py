@@ -221,3 +221,24 @@ def test_epochs_to_reach():
         epochs_to_reach(curve, math.inf)
     with pytest.raises(TypeError, match="curve must be a Tensor"):
         epochs_to_reach([[1.0]], 0.5)
+
+
+
+def test_check_claim_passes_and_fails_with_the_claim_quoted():
+    from dlfoundations.studies import ClaimError, check_claim
+
+    check_claim(True, "two is more than one")
+    check_claim(torch.tensor(3.0) > 2, "three is more than two")
+    with pytest.raises(ClaimError, match="the book claims that the RNN fails at T = 20"):
+        check_claim(torch.tensor(0.1) > 0.8, "the RNN fails at T = 20")
+
+
+def test_check_claim_rejects_ambiguous_conditions():
+    from dlfoundations.studies import check_claim
+
+    with pytest.raises(TypeError, match=r"one-element tensor, got a tensor of shape \(2,\)"):
+        check_claim(torch.tensor([True, False]), "x")
+    with pytest.raises(TypeError, match="holds must be a bool, got float"):
+        check_claim(0.5, "x")
+    with pytest.raises(TypeError, match="claim must be a non-empty str"):
+        check_claim(True, "  ")

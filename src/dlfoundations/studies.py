@@ -31,7 +31,9 @@ from dlfoundations.seed import make_generator
 from dlfoundations.train import EarlyStopping, History, evaluate, fit
 
 __all__ = [
+    "ClaimError",
     "RunResult",
+    "check_claim",
     "SeedEnsemble",
     "SeedRuns",
     "early_stopping_epoch",
@@ -648,3 +650,36 @@ def epochs_to_reach(curve: Tensor, threshold: float) -> Tensor:
     reached = curve <= threshold  # (E, K)
     first = reached.to(torch.int64).argmax(dim=0).to(torch.float64) + 1  # first True, 1-based
     return torch.where(reached.any(dim=0), first, torch.full_like(first, math.nan))
+
+
+class ClaimError(RuntimeError):
+    """A sentence in the book's prose is no longer supported by the numbers the build measured."""
+
+
+def check_claim(holds: object, claim: str) -> None:
+    """Fail the build when a qualitative claim in the prose stops being true.
+
+    Numbers in the prose are glued, so they can never disagree with the code;
+    but a sentence such as "the LSTM succeeds where the RNN fails" rests on
+    those numbers too. A chapter calls this in a hidden cell right after it
+    computes them, so a change that breaks the claim fails the build instead of
+    leaving a false sentence in the book.
+
+    Args:
+        holds (bool | Tensor): the condition the claim rests on (a 0-d bool tensor is accepted).
+        claim (str): the claim, as the prose states it.
+
+    Raises:
+        ClaimError: if ``holds`` is false; the message quotes ``claim``.
+        TypeError: if ``claim`` is not a non-empty string, or ``holds`` is not a bool or 0-d tensor.
+    """
+    if not isinstance(claim, str) or not claim.strip():
+        raise TypeError(f"claim must be a non-empty str, got {claim!r}")
+    if isinstance(holds, torch.Tensor):
+        if holds.numel() != 1:
+            raise TypeError(f"holds must be a bool or a one-element tensor, got a tensor of shape {tuple(holds.shape)}")
+        holds = bool(holds.item())
+    if not isinstance(holds, bool):
+        raise TypeError(f"holds must be a bool, got {type(holds).__name__}")
+    if not holds:
+        raise ClaimError(f"the book claims that {claim}, but the measured numbers no longer show it")
