@@ -41,10 +41,13 @@ $(STAMP): requirements.txt pyproject.toml | $(PY)
 	touch $@
 
 # The HTML is rebuilt when any chapter, package file or setting is newer than it.
+# The stamp takes the time the build *started*, so a file edited during a build
+# is still newer than it and the next `make book` picks the edit up.
 $(BUILT): $(STAMP) $(BOOK_SOURCES)
 	@rm -f $@
+	@mkdir -p $(@D) && touch $@.started
 	$(PY) tools/build_book.py
-	touch $@
+	@mv $@.started $@
 
 book: $(BUILT)
 
