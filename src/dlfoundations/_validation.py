@@ -7,6 +7,8 @@ and what arrived, in PyTorch's style (``Invalid lr: -0.1``).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -25,3 +27,22 @@ def check_generator(generator: object) -> torch.Generator | None:
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     return generator
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` if it is an ``int`` (not a ``bool``) of at least 1."""
+    # bool is a subclass of int, but `n_samples=True` is a mistake, not a 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__}: {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return value
+
+
+def check_lr(lr: object) -> float:
+    """Return the learning rate ``lr`` as a float if it is a finite number above 0."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return float(lr)

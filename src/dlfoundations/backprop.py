@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
+from dlfoundations._validation import check_lr as _check_lr
 
 __all__ = [
     "ACTIVATIONS",
@@ -163,14 +164,6 @@ def _check_cache(cache: object) -> dict[str, Tensor]:
         keys = tuple(cache) if isinstance(cache, dict) else type(cache).__name__
         raise ValueError(f"expected the cache returned by forward, with keys {CACHE_KEYS}, got {keys}")
     return cache
-
-
-def _check_lr(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
-        raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"Invalid learning rate: {lr}")
-    return float(lr)
 
 
 def _check_positive_int(value: object, name: str) -> int:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
+from dlfoundations._validation import check_positive_int as _check_positive_int
 
 __all__ = [
     "InMemoryLoader",
@@ -56,15 +57,6 @@ class RegressionData(NamedTuple):
     weight: Tensor
     bias: Tensor
     noise_std: float
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    # bool is a subclass of int, but `n_samples=True` is a mistake, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__}: {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return value
 
 
 def _as_parameter(value: object, name: str, dtype: torch.dtype) -> Tensor:

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from dlfoundations._validation import check_generator as _check_generator
+from dlfoundations._validation import check_generator as _check_generator, check_positive_int as _check_positive_int
 
 __all__ = [
     "GradientFlow",
@@ -70,15 +70,6 @@ def _check_number(value: object, name: str, *, positive: bool = False, non_negat
         raise ValueError(f"{name} must be positive, got {value}")
     if non_negative and value < 0:
         raise ValueError(f"{name} must be non-negative, got {value}")
-    return value
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    # bool is a subclass of int, but `num_layers=True` is a mistake, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__}: {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
     return value
 
 

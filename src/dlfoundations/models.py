@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from dlfoundations._validation import check_positive_int as _check_positive_int
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -32,15 +33,6 @@ __all__ = [
 
 #: The activation names :class:`MLP` and :func:`mlp_sequential` accept.
 ACTIVATION_NAMES: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "identity")
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    # bool is a subclass of int, but `in_features=True` is a mistake, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__}: {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return value
 
 
 def _check_sizes(sizes: object, name: str, min_len: int) -> list[int]:

@@ -12,11 +12,11 @@ Book section: {ref}`chap-linear-regression`.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
+from dlfoundations._validation import check_lr as _check_lr
 
 from dlfoundations.losses import mse_loss
 
@@ -77,14 +77,6 @@ def _check_params(X: Tensor, weight: object, bias: object, O: int | None = None)
         raise ValueError(f"expected weight of shape {expected} for X {tuple(X.shape)}, got {tuple(weight.shape)}")  # type: ignore[union-attr]
     if bias.shape != (weight.shape[0],):  # type: ignore[union-attr]
         raise ValueError(f"expected bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}")  # type: ignore[union-attr]
-
-
-def _check_lr(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
-        raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"Invalid learning rate: {lr}")
-    return float(lr)
 
 
 def _check_num_epochs(num_epochs: object) -> int:
