@@ -42,6 +42,10 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+# The TOC is read by the same code the tests use (tests/book_pages.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from book_pages import resolve_entry, toc_pages  # noqa: E402
+
 BUDGET_PART1_CLEAN_S = 180.0
 #: caption prefix in _toc.yml -> (budget for the part's total execution, budget per chapter), seconds
 BUDGET_PART_EXEC_S = {"Part II": (300.0, 90.0), "Part III": (360.0, 120.0)}
@@ -98,31 +102,9 @@ def timed_row(measure: str, result: Run, budget: float | None) -> Row:
 # ----------------------------------------------------------------- the TOC
 
 
-def toc_pages(root: Path) -> list[str]:
-    """The TOC's pages in order (``root`` and every ``file:``), without suffix."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    pages = [str(toc["root"])] if "root" in toc else []
-
-    def walk(node: object) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            if "file" in node:
-                pages.append(str(node["file"]))
-            for key, value in node.items():
-                if key not in ("file", "root"):
-                    walk(value)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return list(dict.fromkeys(re.sub(r"\.(md|ipynb)$", "", page) for page in pages))
-
-
 def page_source(root: Path, page: str) -> Path | None:
-    for suffix in (".md", ".ipynb"):
-        if (root / (page + suffix)).is_file():
-            return root / (page + suffix)
-    return None
+    """The source file (.md or .ipynb) of a TOC page, or None."""
+    return resolve_entry(root, page)
 
 
 # --------------------------------------------------------- (e) page sizes
