@@ -8,6 +8,7 @@ and what arrived, in PyTorch's style (``Invalid lr: -0.1``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -46,3 +47,12 @@ def check_lr(lr: object) -> float:
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"Invalid learning rate: {lr}")
     return float(lr)
+
+
+def check_int_sequence(values: object, name: str, length: int, minimum: int = 1) -> tuple[int, ...]:
+    """Return ``values`` as a tuple if it is a sequence of ``length`` ints, each at least ``minimum``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a sequence of {length} ints, got {type(values).__name__}")
+    if len(values) != length:
+        raise ValueError(f"expected {name} of length {length}, got {len(values)}: {list(values)}")
+    return tuple(check_int(value, f"{name}[{i}]", minimum) for i, value in enumerate(values))

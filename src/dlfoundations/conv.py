@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from dlfoundations._validation import check_int as _check_int
+from dlfoundations._validation import check_int_sequence, check_int as _check_int
 
 __all__ = [
     "Conv2d",
@@ -456,12 +456,7 @@ class DigitCNN(nn.Module):
     ) -> None:
         super().__init__()
         C = _check_int(in_channels, "in_channels", 1)
-        if isinstance(hidden_channels, (str, bytes)) or not isinstance(hidden_channels, Sequence):
-            raise TypeError(f"hidden_channels must be a sequence of 2 ints, got {type(hidden_channels).__name__}")
-        if len(hidden_channels) != 2:
-            raise ValueError(f"expected hidden_channels of length 2, got {len(hidden_channels)}: {list(hidden_channels)}")
-        H1 = _check_int(hidden_channels[0], "hidden_channels[0]", 1)
-        H2 = _check_int(hidden_channels[1], "hidden_channels[1]", 1)
+        H1, H2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
         num_classes = _check_int(num_classes, "num_classes", 1)
         S = _check_int(image_size, "image_size", 2)
         if S % 2:

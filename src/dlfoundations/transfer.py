@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from dlfoundations._validation import check_int as _check_int, check_generator as _check_generator
+from dlfoundations._validation import check_int_sequence, check_int as _check_int, check_generator as _check_generator
 
 __all__ = [
     "TransferCNN",
@@ -110,12 +110,7 @@ class TransferCNN(nn.Module):
     ) -> None:
         super().__init__()
         num_classes = _check_int(num_classes, "num_classes", 1)
-        if isinstance(hidden_channels, (str, bytes)) or not isinstance(hidden_channels, Sequence):
-            raise TypeError(f"hidden_channels must be a sequence of 2 ints, got {type(hidden_channels).__name__}")
-        if len(hidden_channels) != 2:
-            raise ValueError(f"expected hidden_channels of length 2, got {len(hidden_channels)}: {list(hidden_channels)}")
-        H1 = _check_int(hidden_channels[0], "hidden_channels[0]", 1)
-        H2 = _check_int(hidden_channels[1], "hidden_channels[1]", 1)
+        H1, H2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
         _check_generator(generator)
         self.features = nn.Sequential(
             nn.Conv2d(1, H1, kernel_size=3, padding=1),  # (N, 1, 8, 8) -> (N, H1, 8, 8)
