@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from dlfoundations import studies
 from dlfoundations.data import NoisySine
 from dlfoundations.studies import (
     SeedEnsemble,
@@ -242,3 +243,54 @@ def test_check_claim_rejects_ambiguous_conditions():
         check_claim(0.5, "x")
     with pytest.raises(TypeError, match="claim must be a non-empty str"):
         check_claim(True, "  ")
+
+
+# --- paired_difference -------------------------------------------------------------------
+
+
+def test_paired_difference_matches_scipy_ttest_rel():
+    from scipy.stats import ttest_rel
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(7, generator=g, dtype=torch.float64)
+    b = a - 0.3 + 0.1 * torch.randn(7, generator=g, dtype=torch.float64)
+    for confidence in (0.9, 0.95, 0.99):
+        got = studies.paired_difference(a, b, confidence=confidence)
+        ref = ttest_rel(a.numpy(), b.numpy()).confidence_interval(confidence_level=confidence)
+        assert got.n == 7 and got.confidence == confidence
+        assert math.isclose(got.mean, (a - b).mean().item(), rel_tol=1e-12)
+        assert math.isclose(got.low, ref.low, rel_tol=1e-10)
+        assert math.isclose(got.high, ref.high, rel_tol=1e-10)
+    assert got.positive and not got.negative
+
+
+def test_paired_difference_interval_containing_zero_is_neither_sign():
+    got = studies.paired_difference([1.0, 2.0, 3.0], [2.0, 1.0, 3.0])
+    assert got.low < 0 < got.high
+    assert not got.positive and not got.negative
+    assert "CI" in str(got)
+
+
+def test_paired_difference_pairs_cancel_a_shared_seed_effect():
+    # Seeds move both methods by a lot; A is always 0.01 higher: the paired interval sees it.
+    seed_effect = torch.tensor([0.0, 5.0, -3.0, 10.0])
+    got = studies.paired_difference(seed_effect + 0.01 + torch.tensor([0, 1e-4, -1e-4, 0]), seed_effect)
+    assert got.positive
+    assert got.std < 1e-3
+
+
+@pytest.mark.parametrize(
+    "a, b, confidence, error",
+    [
+        ([1.0, 2.0], [1.0, 2.0, 3.0], 0.95, ValueError),
+        ([1.0], [2.0], 0.95, ValueError),
+        ([1.0, float("nan")], [1.0, 2.0], 0.95, ValueError),
+        ([1.0, 2.0], [1.0, 2.0], 1.0, ValueError),
+        ([1.0, 2.0], [1.0, 2.0], 0.0, ValueError),
+        ([1.0, 2.0], [1.0, 2.0], "0.9", TypeError),
+        ("ab", [1.0, 2.0], 0.95, TypeError),
+    ],
+)
+def test_paired_difference_rejects_bad_input(a, b, confidence, error):
+    with pytest.raises(error):
+        studies.paired_difference(a, b, confidence=confidence)

@@ -7,6 +7,8 @@ runs and a summary with its spread.
 
 - :func:`run_seeds`: call a function once per seed and stack the results.
 - :func:`mean_std`, :func:`standard_error`, :func:`format_mean_std`: summaries.
+- :func:`paired_difference`: "A beats B" as a paired difference over seeds with
+  its Student-t confidence interval.
 - :func:`init_mlp`: an :class:`~dlfoundations.models.MLP` whose weights come from one seed.
 - :func:`train_mlp`: train one MLP configuration with :func:`~dlfoundations.train.fit`.
 - :class:`SeedEnsemble` and :func:`train_mlp_seeds`: the same training for
@@ -41,6 +43,8 @@ __all__ = [
     "format_mean_std",
     "init_mlp",
     "mean_std",
+    "PairedDifference",
+    "paired_difference",
     "run_seeds",
     "standard_error",
     "train_mlp",
@@ -197,6 +201,91 @@ def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
         raise ValueError(f"expected values of shape (K,), got {tuple(t.shape)}")
     mean, std = mean_std(t)
     return f"{mean.item():.{digits}f} ± {std.item():.{digits}f}"
+
+
+class PairedDifference(NamedTuple):
+    """What :func:`paired_difference` returns, all as Python floats.
+
+    Attributes:
+        mean (float): mean of the per-seed differences :math:`\bar d`.
+        std (float): their unbiased standard deviation :math:`s_d`.
+        low (float): lower end of the confidence interval for the mean difference.
+        high (float): upper end of the interval.
+        confidence (float): the interval's confidence level, e.g. 0.95.
+        n (int): the number of pairs :math:`R`.
+    """
+
+    mean: float
+    std: float
+    low: float
+    high: float
+    confidence: float
+    n: int
+
+    @property
+    def positive(self) -> bool:
+        """Whether the whole interval lies above 0: A is larger than B at this confidence."""
+        return self.low > 0
+
+    @property
+    def negative(self) -> bool:
+        """Whether the whole interval lies below 0: A is smaller than B at this confidence."""
+        return self.high < 0
+
+    def __str__(self) -> str:
+        pct = round(100 * self.confidence)
+        return f"{self.mean:+.3g} ({pct} % CI {self.low:+.3g} to {self.high:+.3g})"
+
+
+def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
+                      confidence: float = 0.95) -> PairedDifference:
+    r"""The mean paired difference over seeds with its Student-t interval: :math:`\bar d \pm t_{R-1,\,1-\alpha/2}\, s_d/\sqrt R`.
+
+    Run :math:`r` of A and run :math:`r` of B share a seed (the same data
+    split, the same initial weights where the models allow it), so their
+    difference :math:`d_r = a_r - b_r` cancels what the seed does to both.
+    The interval treats :math:`d_1, \dots, d_R` as independent draws from a
+    normal distribution and covers the mean difference with probability
+    ``confidence``. "A beats B" is claimed only when the whole interval lies
+    on one side of 0 (:attr:`PairedDifference.positive` or ``.negative``);
+    an interval that contains 0 means no difference was shown.
+
+    Args:
+        a (Sequence[float] | Tensor): one result per seed for method A.
+        b (Sequence[float] | Tensor): the results for method B, seed by seed.
+        confidence (float): the interval's level, in ``(0, 1)``. Default: 0.95.
+
+    Shape:
+        - a, b: :math:`(R,)` with :math:`R \ge 2`, in the same seed order.
+
+    Returns:
+        PairedDifference: the mean and standard deviation of :math:`a_r - b_r`
+        and the interval.
+
+    Raises:
+        TypeError: if ``a`` or ``b`` is not numbers, or ``confidence`` not a float.
+        ValueError: if ``a`` and ``b`` differ in shape, are not 1-D with at
+            least 2 entries, hold a non-finite value, or ``confidence`` is not in ``(0, 1)``.
+
+    Reference: Student (1908), "The probable error of a mean"; the paired
+    t-interval as in Wasserman, *All of Statistics* (2004), section 10.
+    Book section {ref}`sec-gen-seeds`.
+    """
+    from scipy.stats import t as student_t  # scipy comes with scikit-learn; imported only when used
+
+    _check_number(confidence, "confidence", 0.0, 1.0, high_open=True)
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"Invalid confidence: {confidence} (expected a value in (0, 1))")
+    ta, tb = _as_values(a, min_len=2), _as_values(b, min_len=2)
+    if ta.shape != tb.shape or ta.ndim != 1:
+        raise ValueError(f"expected a and b of one shape (R,), got {tuple(ta.shape)} and {tuple(tb.shape)}")
+    d = ta - tb  # (R,)
+    if not torch.isfinite(d).all():
+        raise ValueError(f"expected finite results, got differences {d.tolist()}")
+    R = d.shape[0]
+    mean, std = d.mean().item(), d.std(correction=1).item()
+    half = float(student_t.ppf(0.5 + confidence / 2, df=R - 1)) * std / math.sqrt(R)
+    return PairedDifference(mean, std, mean - half, mean + half, float(confidence), R)
 
 
 def _as_xy(data: object, name: str) -> tuple[Tensor, Tensor]:
