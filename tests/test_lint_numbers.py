@@ -91,3 +91,10 @@ def test_allowlist_admits_facts_not_measurements(tmp_path, sentence, flagged):
 def test_every_allowlist_entry_says_why():
     for pattern, why in lint_numbers.ALLOWLIST:
         assert pattern and len(why) > 10
+
+
+def test_the_book_has_no_typed_numbers():
+    pages = lint_numbers.toc_pages()
+    assert len(pages) >= 15, f"expected the TOC's pages, found {pages}"
+    findings = [str(f) for page in pages for f in lint_numbers.lint_file(page)]
+    assert not findings, "numbers typed into the text (glue them):\n" + "\n".join(findings)
