@@ -77,13 +77,13 @@ def _check_number(value: object, name: str, *, positive: bool = False, non_negat
 
 
 def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
-    r"""Fan-in and fan-out of a weight: :math:`n_{\text{in}} = D \cdot k`, :math:`n_{\text{out}} = O \cdot k`.
+    r"""Fan-in and fan-out of a weight: :math:`n_{\text{in}} = D`, :math:`n_{\text{out}} = O`, times the kernel's size for a convolution.
 
     A weight of shape ``(O, D)`` (as in :class:`torch.nn.Linear`) feeds each of
     its ``O`` outputs from ``D`` inputs, so :math:`n_{\text{in}} = D` and each
     input reaches :math:`n_{\text{out}} = O` outputs. A convolution weight of
-    shape ``(C_out, C_in, k_1, ..., k_m)`` has receptive field
-    :math:`k = k_1 \cdots k_m`, which multiplies both.
+    shape ``(C_out, C_in, F_1, ..., F_m)`` has a receptive field of
+    :math:`F_1 \cdots F_m` inputs per channel, which multiplies both.
 
     Args:
         tensor (Tensor): a weight with at least two dimensions.
@@ -550,8 +550,8 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     r"""Rescale all gradients by :math:`\min\bigl(1, \tfrac{c}{\lVert g \rVert_p + 10^{-6}}\bigr)`, :math:`\lVert g \rVert_p` their joint norm.
 
     The total norm treats every parameter's gradient as one piece of a single
-    vector, :math:`\lVert g \rVert_p = \bigl(\sum_k \lVert g_k \rVert_p^p\bigr)^{1/p}`
-    (the largest :math:`|g_{k,i}|` for :math:`p = \infty`). When it exceeds
+    vector, :math:`\lVert g \rVert_p = \bigl(\sum_m \lVert g_m \rVert_p^p\bigr)^{1/p}`
+    (the largest :math:`|g_{m,i}|` for :math:`p = \infty`). When it exceeds
     :math:`c` = ``max_norm`` every gradient is multiplied by the same factor, so
     the update keeps its direction and gets length :math:`c`.
 
@@ -595,7 +595,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
         if math.isinf(norm_type):
             total_norm = torch.stack([g.abs().max() for g in grads]).max()
         else:
-            # (sum_k ||g_k||_p^p)^(1/p): the p-norm of all gradients as one vector
+            # (sum_m ||g_m||_p^p)^(1/p): the p-norm of all gradients as one vector
             total_norm = sum((g.abs() ** norm_type).sum() for g in grads) ** (1.0 / norm_type)
         scale = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)  # never scale up
         for g in grads:
