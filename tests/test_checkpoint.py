@@ -1,13 +1,22 @@
+import collections
 import dataclasses
+import enum
+import io
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from dlfoundations.checkpoint import CHECKPOINT_KEYS, check_plain, load_checkpoint, save_checkpoint
+from dlfoundations.checkpoint import (
+    CHECKPOINT_KEYS, CheckpointOnImprovement, check_plain, get_rng_states, load_checkpoint, save_checkpoint,
+    set_rng_states,
+)
+from dlfoundations.data import InMemoryLoader
 from dlfoundations.digits import Standardizer
 from dlfoundations.models import MLP
+from dlfoundations.train import fit
 
 
 @dataclasses.dataclass
@@ -168,11 +177,15 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("config", "extra", "match"),
     [
-        ({"inner": Config()}, None, r"config\['inner'\] must hold only plain values .*Config \(convert it with dataclasses.asdict\)"),
-        ({"betas": [0.9, torch.tensor(0.99)]}, None, r"config\['betas'\]\[1\] must hold only plain values .*torch.Tensor"),
-        ({1: "a"}, None, "config must have str keys, got key 1 of type int"),
+        ({"inner": Config()}, None,
+         r"config\['inner'\] must hold only values that torch.load\(weights_only=True\) accepts .*Config \(convert it with dataclasses.asdict\)"),
+        ({"betas": [0.9, torch.tensor(0.99)]}, None,
+         r"config\['betas'\]\[1\] is a tensor, which torch.load\(weights_only=True\) would accept, but config takes plain"),
+        ({print: "a"}, None, "config has key <built-in function print> of type builtins.builtin_function_or_method, which torch.load"),
+        ({"w": {(0, print): 1.0}}, None, r"config\['w'\] has key \(0, <built-in function print>\) of type builtins.tuple"),
         ({"f": print}, None, r"config\['f'\] .*builtin_function_or_method"),
-        (None, {"s": Standardizer()}, r"extra\['s'\] must hold only plain values .*Standardizer"),
+        ({"n": np.float64(0.5)}, None, r"config\['n'\] .*numpy.float64"),
+        (None, {"s": Standardizer()}, r"extra\['s'\] must hold only values that torch.load\(weights_only=True\) accepts .*Standardizer"),
         ([("lr", 0.1)], None, "config must be a dict, got list"),
     ],
 )
@@ -222,3 +235,208 @@ def test_load_rejects_bad_arguments(tmp_path):
         load_checkpoint(tmp_path / "c.pt", {"w": 1})
     with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer or None, got dict"):
         load_checkpoint(tmp_path / "c.pt", model, {})
+
+
+# --- check_plain matches what torch.load(weights_only=True) actually accepts -----------------------
+
+class Colour(enum.IntEnum):
+    RED = 1
+
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+def weights_only_accepts(value):
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    buffer.seek(0)
+    try:
+        torch.load(buffer, weights_only=True)
+    except pickle.UnpicklingError:
+        return False
+    return True
+
+
+def check_plain_accepts(value, allow_tensors=True):
+    try:
+        check_plain(value, "value", allow_tensors)
+    except TypeError:
+        return False
+    return True
+
+
+PLAIN_CASES = {
+    "int keys (every optimizer state_dict)": {"class_weights": {0: 1.0, 1: 2.0}},
+    "float, bool, None and tuple keys": {0.5: 1, True: 2, None: 3, (1, "a"): 4},
+    "OrderedDict": collections.OrderedDict(a=1),
+    "Counter": collections.Counter(a=2),
+    "torch.Size": torch.Size([2, 3]),
+    "torch.dtype": {"dtype": torch.float64},
+    "torch.device": torch.device("cpu"),
+    "torch.layout": torch.strided,
+    "set": {1, 2},
+    "complex, bytes, bytearray": [1 + 2j, b"ab", bytearray(b"c")],
+    "inf and big int": [float("inf"), 2**80],
+    "nested containers": (1, [2, {3: (4.0, None)}]),
+    "tensor and Parameter": {"w": torch.zeros(2), "p": nn.Parameter(torch.ones(1))},
+    "optimizer state_dict": trained_pair(0)[1].state_dict(),
+    "dataclass": Config(),
+    "IntEnum": Colour.RED,
+    "namedtuple": Pair(1, 2),
+    "defaultdict": collections.defaultdict(list, a=[1]),
+    "frozenset": frozenset([1]),
+    "frozenset key": {frozenset([1]): 1},
+    "range": range(3),
+    "numpy float64 (a float subclass)": np.float64(1.0),
+    "numpy int64": np.int64(1),
+    "numpy array": np.zeros(2),
+}
+
+
+@pytest.mark.parametrize("value", PLAIN_CASES.values(), ids=PLAIN_CASES.keys())
+def test_check_plain_accepts_exactly_what_weights_only_loads(value):
+    assert check_plain_accepts(value) == weights_only_accepts(value)
+
+
+def test_add_safe_globals_extends_weights_only_but_not_check_plain():
+    # A program may allow more types; a checkpoint should not depend on that set-up.
+    assert not weights_only_accepts(Pair(1, 2))
+    with torch.serialization.safe_globals([Pair]):
+        assert weights_only_accepts(Pair(1, 2))
+    assert not check_plain_accepts(Pair(1, 2))
+
+
+def test_int_keyed_config_round_trips(tmp_path):
+    model, optimizer = trained_pair(0)
+    config = {"class_weights": {0: 1.0, 1: 2.5}, "dtype": torch.float32}
+    save_checkpoint(tmp_path / "c.pt", model, optimizer, epoch=0, best_val_loss=1.0, config=config)
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["config"] == config
+
+
+# --- random-number-generator states ----------------------------------------------------------------
+
+def test_rng_states_round_trip():
+    g = torch.Generator().manual_seed(3)
+    states = get_rng_states({"loader": g})
+    check_plain(states, "rng", allow_tensors=True)
+    first = (torch.rand(3), torch.rand(3, generator=g))
+    set_rng_states(states, {"loader": g})
+    second = (torch.rand(3), torch.rand(3, generator=g))
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+
+
+def test_rng_states_reject_bad_arguments():
+    with pytest.raises(TypeError, match=r"generators\['g'\] must be a torch.Generator, got int"):
+        get_rng_states({"g": 1})
+    states = get_rng_states({"a": torch.Generator()})
+    with pytest.raises(ValueError, match=r"no saved state for generators \['b'\]"):
+        set_rng_states(states, {"b": torch.Generator()})
+    with pytest.raises(ValueError, match="expected RNG states with keys"):
+        set_rng_states({"torch": torch.get_rng_state()})
+
+
+# --- a checkpoint at every improvement, and resuming from it ------------------------------------------
+
+def digits_like_task(seed=0):
+    """Three classes, a linear rule with noisy labels: validation improves for some epochs, then overfits."""
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(3, 4, generator=g)
+    X, X_val = torch.randn(64, 4, generator=g), torch.randn(32, 4, generator=g)
+    y, y_val = ((Z + 1.5 * torch.randn(Z.shape, generator=g)).argmax(dim=1) for Z in (X @ W.T, X_val @ W.T))  # (N,)
+    return X, y, X_val, y_val
+
+
+def fresh_run(seed=0, loader_state=None):
+    """Model with dropout, AdamW and a shuffling loader: every source of randomness of the digit project."""
+    torch.manual_seed(seed)
+    model = MLP(4, [16], 3, dropout=0.3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.02)
+    X, y, X_val, y_val = digits_like_task()
+    g = torch.Generator().manual_seed(100 + seed)
+    loader = InMemoryLoader(X, y, batch_size=16, shuffle=True, generator=g)
+    val_loader = InMemoryLoader(X_val, y_val, batch_size=32)
+    return model, optimizer, loader, val_loader, g
+
+
+def test_fit_calls_on_improvement_exactly_at_improving_epochs():
+    model, optimizer, loader, val_loader, _ = fresh_run()
+    calls = []
+    history = fit(model, loader, optimizer, nn.CrossEntropyLoss(), 12, val_loader=val_loader,
+                  on_improvement=lambda epoch, loss: calls.append((epoch, loss)))
+    best_so_far = [e for e, v in enumerate(history.val_loss) if v < min(history.val_loss[:e], default=float("inf"))]
+    assert [e for e, _ in calls] == best_so_far
+    assert [v for _, v in calls] == [history.val_loss[e] for e in best_so_far]
+    assert calls[-1][0] == history.best_epoch
+
+
+def test_fit_rejects_bad_on_improvement():
+    model, optimizer, loader, val_loader, _ = fresh_run()
+    with pytest.raises(TypeError, match="on_improvement must be callable"):
+        fit(model, loader, optimizer, nn.CrossEntropyLoss(), 1, val_loader=val_loader, on_improvement=3)
+    with pytest.raises(ValueError, match="on_improvement needs a val_loader"):
+        fit(model, loader, optimizer, nn.CrossEntropyLoss(), 1, on_improvement=print)
+
+
+def test_checkpoint_on_improvement_holds_the_best_epoch_complete(tmp_path):
+    model, optimizer, loader, val_loader, g = fresh_run()
+    torch.manual_seed(7)
+    history = fit(model, loader, optimizer, nn.CrossEntropyLoss(), 15, val_loader=val_loader, restore_best=True)
+    # The same run again, now saving at every improvement.
+    model, optimizer, loader, val_loader, g = fresh_run()
+    saver = CheckpointOnImprovement(tmp_path / "best.pt", model, optimizer, generators={"loader": g})
+    torch.manual_seed(7)
+    history2 = fit(model, loader, optimizer, nn.CrossEntropyLoss(), 15, val_loader=val_loader,
+                   restore_best=True, on_improvement=saver)
+    assert history2.val_loss == history.val_loss  # the callback changes nothing in training
+    checkpoint = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert checkpoint["epoch"] == history.best_epoch == saver.saved_epochs[-1]
+    assert checkpoint["best_val_loss"] == min(history.val_loss)
+    # Its weights are the best epoch's, the ones restore_best put back.
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in checkpoint["model"].items())
+    # Its optimizer state is the best epoch's too: Adam's step count says how many steps led there.
+    steps_per_epoch = 4
+    assert all(int(s["step"]) == steps_per_epoch * (history.best_epoch + 1) for s in checkpoint["optimizer"]["state"].values())
+
+
+def test_resuming_from_the_checkpoint_equals_an_uninterrupted_run(tmp_path):
+    loss_fn, num_epochs = nn.CrossEntropyLoss(), 12
+    # Uninterrupted: num_epochs epochs, a checkpoint written at every improvement.
+    model, optimizer, loader, val_loader, g = fresh_run()
+    saver = CheckpointOnImprovement(tmp_path / "best.pt", model, optimizer, generators={"loader": g})
+    torch.manual_seed(7)
+    history = fit(model, loader, optimizer, loss_fn, num_epochs, val_loader=val_loader, restore_best=False,
+                  on_improvement=saver)
+    best = history.best_epoch
+    assert 0 < best < num_epochs - 2, "the test needs epochs after the checkpoint"
+    # Interrupted after the best epoch: a new process rebuilds everything from the file alone.
+    model2, optimizer2, loader2, val_loader2, g2 = fresh_run(seed=1)  # other weights and generator states
+    torch.manual_seed(99)
+    checkpoint = load_checkpoint(tmp_path / "best.pt", model2, optimizer2)
+    set_rng_states(checkpoint["rng"], {"loader": g2})
+    resumed = fit(model2, loader2, optimizer2, loss_fn, num_epochs - checkpoint["epoch"] - 1,
+                  val_loader=val_loader2, restore_best=False)
+    assert resumed.val_loss == history.val_loss[best + 1:]
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in model2.state_dict().items())
+    for i, state in optimizer.state_dict()["state"].items():
+        assert all(torch.equal(v, optimizer2.state_dict()["state"][i][k]) for k, v in state.items())
+
+
+def test_best_weights_with_the_last_optimizer_state_do_not_resume_the_run(tmp_path):
+    # The bug the checkpoint-at-improvement fixes: best weights paired with the last epoch's optimizer.
+    loss_fn = nn.CrossEntropyLoss()
+    model, optimizer, loader, val_loader, g = fresh_run()
+    saver = CheckpointOnImprovement(tmp_path / "best.pt", model, optimizer, generators={"loader": g})
+    torch.manual_seed(7)
+    history = fit(model, loader, optimizer, loss_fn, 12, val_loader=val_loader, restore_best=True,
+                  on_improvement=saver)
+    mixed = tmp_path / "mixed.pt"  # restore_best put the best weights back; the optimizer is at the last epoch
+    save_checkpoint(mixed, model, optimizer, epoch=history.best_epoch, best_val_loss=min(history.val_loss),
+                    rng=torch.load(tmp_path / "best.pt", weights_only=True)["rng"])
+    runs = {}
+    for name in ("best.pt", "mixed.pt"):
+        m, o, l, v, g2 = fresh_run(seed=1)
+        c = load_checkpoint(tmp_path / name, m, o)
+        set_rng_states(c["rng"], {"loader": g2})
+        runs[name] = fit(m, l, o, loss_fn, 3, val_loader=v, restore_best=False).val_loss
+    assert runs["best.pt"] == history.val_loss[history.best_epoch + 1: history.best_epoch + 4]
+    assert runs["mixed.pt"] != runs["best.pt"]

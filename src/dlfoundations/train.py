@@ -237,6 +237,7 @@ def fit(
     min_delta: float = 0.0,
     restore_best: bool = True,
     max_steps: int | None = None,
+    on_improvement: Callable[[int, float], None] | None = None,
 ) -> History:
     r"""Train ``model`` for up to ``num_epochs`` epochs of :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_B` and return the per-epoch :class:`History`.
 
@@ -262,6 +263,12 @@ def fit(
             end (only with validation). Default: ``True``.
         max_steps (int | None): stop after this many optimizer steps in all,
             for smoke tests (like pytorch/examples' ``--dry-run``). Default: ``None``.
+        on_improvement (Callable | None): called as ``on_improvement(epoch, val_loss)``
+            at the end of every epoch whose validation loss improves on the best
+            so far, after validation and before the next epoch starts, e.g. a
+            :class:`dlfoundations.checkpoint.CheckpointOnImprovement` that saves
+            the model, optimizer and RNG states of that epoch together; needs
+            ``val_loader``. Default: ``None``.
 
     Returns:
         History: losses per epoch, the best epoch, whether training stopped
@@ -269,10 +276,10 @@ def fit(
 
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``, ``optimizer`` not a
-            ``torch.optim.Optimizer``, ``loss_fn`` not callable, ``num_epochs``
+            ``torch.optim.Optimizer``, ``loss_fn`` or ``on_improvement`` not callable, ``num_epochs``
             or ``max_steps`` not an int, or a batch not a pair of tensors.
-        ValueError: if ``num_epochs < 1``, ``max_steps < 1``, ``patience`` is
-            given without ``val_loader``, or a loader yields no batch.
+        ValueError: if ``num_epochs < 1``, ``max_steps < 1``, ``patience`` or
+            ``on_improvement`` is given without ``val_loader``, or a loader yields no batch.
 
     Reference: the loop of Goodfellow et al. (2016), algorithm 8.1 (SGD) with
     early stopping, algorithm 7.1; Prechelt (1998). Book chapter
@@ -289,6 +296,10 @@ def fit(
         _check_int(max_steps, "max_steps", 1)
     if patience is not None and val_loader is None:
         raise ValueError("early stopping (patience) needs a val_loader, got val_loader=None")
+    if on_improvement is not None and not callable(on_improvement):
+        raise TypeError(f"on_improvement must be callable as on_improvement(epoch, val_loss), got {type(on_improvement).__name__}")
+    if on_improvement is not None and val_loader is None:
+        raise ValueError("on_improvement needs a val_loader, got val_loader=None")
 
     history = History()
     # Without validation there is nothing to track; with it, a tracker with
@@ -304,6 +315,8 @@ def fit(
             history.val_loss.append(val_loss)
             history.stopped_early = tracker.step(val_loss, model, epoch)
             history.best_epoch = tracker.best_epoch
+            if on_improvement is not None and tracker.best_epoch == epoch:
+                on_improvement(epoch, val_loss)
         if history.stopped_early or (max_steps is not None and history.num_steps >= max_steps):
             break
     if restore_best and tracker is not None and tracker.best_state is not None:
