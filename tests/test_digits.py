@@ -95,3 +95,13 @@ def test_dataset_validates(digits):
         DigitsDataset(X, y.float())
     with pytest.raises(ValueError, match=r"labels must be in \[0, 10\), got 12"):
         DigitsDataset(X[:2], torch.tensor([1, 12]))
+
+
+def test_the_bundled_digits_are_ucis_test_part_by_13_writers():
+    # The module docstring and the chapter rest on scikit-learn's own description of the data.
+    from sklearn.datasets import load_digits
+
+    descr = " ".join(load_digits().DESCR.split())
+    assert "This is a copy of the test set of the UCI ML hand-written digits datasets" in descr
+    assert "From a total of 43 people, 30 contributed to the training set and different 13 to the test set" in descr
+    assert ":Number of Instances: 1797" in descr

@@ -1,9 +1,16 @@
 """The handwritten digits that ship with scikit-learn, as tensors, split and normalised.
 
 The data: 1,797 grey-scale images of 8×8 pixels (values 0–16) of the digits
-0–9, written by 43 people, from the UCI "Optical Recognition of Handwritten
-Digits" data set (Alpaydin & Kaynak, 1998). scikit-learn bundles it
-(``sklearn.datasets.load_digits``), so nothing is downloaded.
+0–9. They are the *test* part of the UCI "Optical Recognition of Handwritten
+Digits" data set (Alpaydin & Kaynak, 1998), written by 13 people; UCI's
+training part, written by other people, is not bundled. scikit-learn ships
+this copy (``sklearn.datasets.load_digits``; its ``DESCR`` says so), so nothing
+is downloaded.
+
+The images carry no writer labels, so a random split, stratified or not, puts
+digits of the same 13 writers in the training, validation and test splits. A
+test score on such a split measures accuracy on new images by writers the
+model has already seen, not on new writers, and is optimistic for the latter.
 
 Book chapters: Part III ("A digit classifier, end to end", label
 ``chap-digits-project``, and the chapters after it).
@@ -35,6 +42,10 @@ def load_digits_tensors(dtype: torch.dtype = torch.float32) -> tuple[Tensor, Ten
         - X: :math:`(N, 64)`, pixel intensities in ``[0, 16]``, row-major 8×8 images.
         - y: :math:`(N,)`, ``torch.int64`` labels in ``[0, 9]``; :math:`N = 1797`.
 
+    Returns:
+        tuple[Tensor, Tensor]: ``X`` and ``y`` of UCI's test part (13 writers,
+        no writer labels; see the module docstring).
+
     Raises:
         TypeError: if ``dtype`` is not a floating ``torch.dtype``.
     """
@@ -63,6 +74,14 @@ def stratified_split(
 
     Uses scikit-learn's ``train_test_split(..., stratify=...)`` twice: first
     the test set off the whole, then the validation set off the rest.
+
+    Note:
+        The split is by image, not by writer: on the bundled digits (13
+        writers, no writer labels) every split holds images of the same
+        writers, so the test score measures generalisation to new images of
+        seen writers. A writer-independent test needs writer labels and a
+        group split (``sklearn.model_selection.GroupShuffleSplit``), or UCI's
+        separate training part, written by other people.
 
     Args:
         y (Tensor): class labels, ``(N,)``, integer dtype.
