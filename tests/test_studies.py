@@ -38,7 +38,7 @@ def test_mean_std_equals_torch_unbiased():
     values = torch.randn(7, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     mean, std = mean_std(values)
     torch.testing.assert_close(mean, values.mean(dim=0))
-    torch.testing.assert_close(std, values.std(dim=0, correction=1))  # unbiased: divides by K - 1
+    torch.testing.assert_close(std, values.std(dim=0, correction=1))  # unbiased: divides by R - 1
     biased = values.std(dim=0, correction=0)
     assert not torch.allclose(std, biased)
 
@@ -60,7 +60,7 @@ def test_format_mean_std():
 
 @pytest.mark.parametrize("bad", [[], [1.0], torch.tensor(3.0)])
 def test_summaries_need_two_runs(bad):
-    with pytest.raises(ValueError, match="K >= 2"):
+    with pytest.raises(ValueError, match="R >= 2"):
         mean_std(bad)
 
 
@@ -69,7 +69,7 @@ def test_summaries_reject_wrong_types():
         mean_std("abc")
     with pytest.raises(TypeError, match="digits must be an int"):
         format_mean_std([1.0, 2.0], digits=2.0)
-    with pytest.raises(ValueError, match=r"expected values of shape \(K,\)"):
+    with pytest.raises(ValueError, match=r"expected values of shape \(R,\)"):
         format_mean_std(torch.ones(3, 2))
 
 
@@ -210,7 +210,7 @@ def test_early_stopping_epoch_on_a_known_curve():
     curve = torch.tensor([[3.0], [2.0], [2.5], [2.6], [1.0]])
     assert early_stopping_epoch(curve, patience=2).tolist() == [1]
     assert early_stopping_epoch(curve, patience=3).tolist() == [4]
-    with pytest.raises(ValueError, match=r"expected val_curve of shape \(E, K\)"):
+    with pytest.raises(ValueError, match=r"expected val_curve of shape \(E, R\)"):
         early_stopping_epoch(torch.ones(3), patience=2)
 
 

@@ -12,7 +12,7 @@ runs and a summary with its spread.
 - :func:`init_mlp`: an :class:`~dlfoundations.models.MLP` whose weights come from one seed.
 - :func:`train_mlp`: train one MLP configuration with :func:`~dlfoundations.train.fit`.
 - :class:`SeedEnsemble` and :func:`train_mlp_seeds`: the same training for
-  :math:`K` seeds at once, vectorised, with per-seed loss curves.
+  :math:`R` seeds at once, vectorised, with per-seed loss curves.
 - :func:`early_stopping_epoch`, :func:`epochs_to_reach`: read loss curves.
 
 Book chapter: {ref}`chap-generalization`.
@@ -67,7 +67,7 @@ def _check_seeds(seeds: object) -> list[int]:
 
 
 def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tensor:
-    r"""Call ``fn(seed)`` once for each seed and stack the results: :math:`r_k = \mathrm{fn}(s_k)`.
+    r"""Call ``fn(seed)`` once for each seed and stack the results: :math:`v_r = \mathrm{fn}(s_r)`.
 
     Args:
         fn (Callable[[int], float | Tensor]): one run; it must draw all of its
@@ -75,11 +75,11 @@ def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tens
         seeds (Sequence[int]): distinct seeds :math:`s_1, \dots, s_K`, in order.
 
     Shape:
-        - each result: a number or a tensor of one shape ``S`` for every seed.
-        - Output: :math:`(K, *S)`, float64.
+        - each result: a number or a tensor of one shape ``shape`` for every seed.
+        - Output: :math:`(R, *shape)`, float64.
 
     Returns:
-        Tensor: the results, row :math:`k` from seed :math:`s_k`.
+        Tensor: the results, row :math:`r` from seed :math:`s_r`.
 
     Raises:
         TypeError: if ``fn`` is not callable, ``seeds`` is not a sequence of
@@ -104,7 +104,7 @@ def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tens
                 f"got {tuple(r.shape)} for seed {seed}"
             )
         results.append(r)
-    return torch.stack(results)  # (K, *S)
+    return torch.stack(results)  # (R, *shape)
 
 
 def _as_values(values: object, min_len: int) -> Tensor:
@@ -119,23 +119,23 @@ def _as_values(values: object, min_len: int) -> Tensor:
         raise TypeError(f"values must be a sequence of numbers or a Tensor, got {type(values).__name__}")
     if t.ndim == 0 or t.shape[0] < min_len:
         raise ValueError(
-            f"expected values of shape (K, ...) with K >= {min_len} runs, got shape {tuple(t.shape)}"
+            f"expected values of shape (R, ...) with R >= {min_len} runs, got shape {tuple(t.shape)}"
         )
     return t
 
 
 def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
-    r"""Mean and unbiased standard deviation over runs: :math:`\bar r = \frac1K\sum_k r_k`, :math:`s = \sqrt{\frac{1}{K-1}\sum_k (r_k - \bar r)^2}`.
+    r"""Mean and unbiased standard deviation over runs: :math:`\bar v = \frac1R\sum_r v_r`, :math:`s = \sqrt{\frac{1}{R-1}\sum_r (v_r - \bar v)^2}`.
 
-    The standard deviation divides by :math:`K - 1` (Bessel's correction), as
+    The standard deviation divides by :math:`R - 1` (Bessel's correction), as
     :meth:`torch.Tensor.std` does by default (``correction=1``).
 
     Args:
         values (Sequence[float] | Tensor): one result per run along dimension 0.
 
     Shape:
-        - values: :math:`(K, *)` with :math:`K \ge 2`.
-        - Output: two float64 tensors of shape :math:`(*)` (0-d for :math:`(K,)`).
+        - values: :math:`(R, *)` with :math:`R \ge 2`.
+        - Output: two float64 tensors of shape :math:`(*)` (0-d for :math:`(R,)`).
 
     Returns:
         tuple[Tensor, Tensor]: ``(mean, std)`` over dimension 0.
@@ -151,16 +151,16 @@ def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
 
 
 def standard_error(values: Sequence[float] | Tensor) -> Tensor:
-    r"""Standard error of the mean over :math:`K` runs: :math:`\mathrm{SE} = s / \sqrt K`.
+    r"""Standard error of the mean over :math:`R` runs: :math:`\mathrm{SE} = s / \sqrt R`.
 
     Args:
         values (Sequence[float] | Tensor): one result per run along dimension 0.
 
     Shape:
-        - values: :math:`(K, *)` with :math:`K \ge 2`. Output: :math:`(*)`, float64.
+        - values: :math:`(R, *)` with :math:`R \ge 2`. Output: :math:`(*)`, float64.
 
     Returns:
-        Tensor: the unbiased standard deviation of :func:`mean_std` divided by :math:`\sqrt K`.
+        Tensor: the unbiased standard deviation of :func:`mean_std` divided by :math:`\sqrt R`.
 
     Raises:
         TypeError: if ``values`` is not numbers or a tensor.
@@ -177,18 +177,18 @@ def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
     """Format the results of several runs as ``"mean ± std"``, e.g. ``"0.123 ± 0.004"``.
 
     Args:
-        values (Sequence[float] | Tensor): one number per run, :math:`K \\ge 2` of them.
+        values (Sequence[float] | Tensor): one number per run, :math:`R \\ge 2` of them.
         digits (int): digits after the decimal point. Default: 3.
 
     Shape:
-        - values: :math:`(K,)`.
+        - values: :math:`(R,)`.
 
     Returns:
         str: the mean and the unbiased standard deviation of :func:`mean_std`.
 
     Raises:
         TypeError: if ``values`` is not numbers or ``digits`` is not an int.
-        ValueError: if ``values`` is not 1-D with ``K >= 2`` or ``digits < 0``.
+        ValueError: if ``values`` is not 1-D with ``R >= 2`` or ``digits < 0``.
 
     Book section: {ref}`sec-gen-seeds`.
     """
@@ -198,7 +198,7 @@ def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
         raise ValueError(f"digits must be >= 0, got {digits}")
     t = _as_values(values, min_len=2)
     if t.ndim != 1:
-        raise ValueError(f"expected values of shape (K,), got {tuple(t.shape)}")
+        raise ValueError(f"expected values of shape (R,), got {tuple(t.shape)}")
     mean, std = mean_std(t)
     return f"{mean.item():.{digits}f} ± {std.item():.{digits}f}"
 
@@ -459,28 +459,28 @@ def train_mlp(
 
 
 class SeedEnsemble(nn.Module):
-    r"""``K`` independent MLPs of one architecture, evaluated together: :math:`A^{(k)}_l = f(A^{(k)}_{l-1} W_l^{(k)\top} + \mathbf b^{(k)}_l)`.
+    r"""``R`` independent MLPs of one architecture, evaluated together: :math:`A^{(r)}_l = f(A^{(r)}_{l-1} W_l^{(r)\top} + \mathbf b^{(r)}_l)`.
 
     The weights of layer :math:`l` for all members are one tensor of shape
-    :math:`(K, H_l, H_{l-1})`, so one batched matrix product (``@`` on 3-D tensors)
-    computes the layer for every member. Member :math:`k` starts from the
-    weights of ``init_mlp(..., seed=seeds[k])``, and its output depends only on
+    :math:`(R, H_l, H_{l-1})`, so one batched matrix product (``@`` on 3-D tensors)
+    computes the layer for every member. Member :math:`r` starts from the
+    weights of ``init_mlp(..., seed=seeds[r])``, and its output depends only on
     its own weights, so gradients of the *sum* of the members' losses are each
     member's own gradient: training the ensemble with an element-wise optimizer
-    (Adam, AdamW, SGD) trains :math:`K` separate networks in one loop.
+    (Adam, AdamW, SGD) trains :math:`R` separate networks in one loop.
 
     Batch normalisation normalises each member's units over that member's batch
-    (a ``BatchNorm1d`` over :math:`K H` features); dropout draws independent
+    (a ``BatchNorm1d`` over :math:`R H` features); dropout draws independent
     masks for every member.
 
     Args:
         in_features (int), hidden_sizes (Sequence[int]), out_features (int),
         activation (str), dropout (float), batch_norm (bool): as for :class:`~dlfoundations.models.MLP`.
-        seeds (Sequence[int]): one seed per member, :math:`K` of them, distinct.
+        seeds (Sequence[int]): one seed per member, :math:`R` of them, distinct.
 
     Shape:
-        - Input: :math:`(N, D)` (shared by every member) or :math:`(K, N, D)` (one batch per member).
-        - Output: :math:`(K, N, O)`.
+        - Input: :math:`(N, D)` (shared by every member) or :math:`(R, N, D)` (one batch per member).
+        - Output: :math:`(R, N, O)`.
 
     Raises:
         TypeError, ValueError: as :class:`~dlfoundations.models.MLP` raises,
@@ -504,42 +504,42 @@ class SeedEnsemble(nn.Module):
         members = [init_mlp(in_features, hidden_sizes, out_features, s, activation, dropout, batch_norm)
                    for s in seeds]
         linears = [[m for m in member.modules() if isinstance(m, nn.Linear)] for member in members]
-        self.K = len(seeds)
+        self.R = len(seeds)
         self.in_features = in_features
         self.seeds = tuple(seeds)
         self.weights = nn.ParameterList(
-            nn.Parameter(torch.stack([lin[i].weight.detach() for lin in linears]))  # (K, H_out, H_in)
+            nn.Parameter(torch.stack([lin[i].weight.detach() for lin in linears]))  # (R, H_out, H_in)
             for i in range(len(linears[0]))
         )
         self.biases = nn.ParameterList(
-            nn.Parameter(torch.stack([lin[i].bias.detach() for lin in linears]).unsqueeze(1))  # (K, 1, H_out)
+            nn.Parameter(torch.stack([lin[i].bias.detach() for lin in linears]).unsqueeze(1))  # (R, 1, H_out)
             for i in range(len(linears[0]))
         )
         hidden = list(members[0].hidden_sizes)
-        self.norms = nn.ModuleList(nn.BatchNorm1d(self.K * H) for H in hidden) if batch_norm else None
+        self.norms = nn.ModuleList(nn.BatchNorm1d(self.R * H) for H in hidden) if batch_norm else None
         self.activation = make_activation(activation)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
 
     def forward(self, X: Tensor) -> Tensor:
-        """Return every member's outputs, ``(K, N, O)``, for ``X`` of ``(N, D)`` or ``(K, N, D)``."""
+        """Return every member's outputs, ``(R, N, O)``, for ``X`` of ``(N, D)`` or ``(R, N, D)``."""
         if not isinstance(X, Tensor):
             raise TypeError(f"expected X to be a torch.Tensor, got {type(X).__name__}")
         D = self.in_features
         if X.ndim == 2 and X.shape[1] == D:
-            A = X.unsqueeze(0).expand(self.K, -1, -1)  # (N, D) -> (K, N, D), no copy
-        elif X.ndim == 3 and X.shape[0] == self.K and X.shape[2] == D:
+            A = X.unsqueeze(0).expand(self.R, -1, -1)  # (N, D) -> (R, N, D), no copy
+        elif X.ndim == 3 and X.shape[0] == self.R and X.shape[2] == D:
             A = X
         else:
-            raise ValueError(f"expected X of shape (N, {D}) or ({self.K}, N, {D}), got {tuple(X.shape)}")
+            raise ValueError(f"expected X of shape (N, {D}) or ({self.R}, N, {D}), got {tuple(X.shape)}")
         last = len(self.weights) - 1
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            Z = A @ W.mT + b  # (K, N, H_in) @ (K, H_in, H_out) + (K, 1, H_out) -> (K, N, H_out)
+            Z = A @ W.mT + b  # (R, N, H_in) @ (R, H_in, H_out) + (R, 1, H_out) -> (R, N, H_out)
             if i == last:
-                return Z  # (K, N, O): no activation after the output layer
+                return Z  # (R, N, O): no activation after the output layer
             if self.norms is not None:
-                K, N, H = Z.shape
-                flat = Z.transpose(0, 1).reshape(N, K * H)  # (N, K*H): member k's units are a block
-                Z = self.norms[i](flat).reshape(N, K, H).transpose(0, 1)  # back to (K, N, H)
+                R, N, H = Z.shape
+                flat = Z.transpose(0, 1).reshape(N, R * H)  # (N, R*H): member r's units are a block
+                Z = self.norms[i](flat).reshape(N, R, H).transpose(0, 1)  # back to (R, N, H)
             A = self.activation(Z)
             if self.dropout is not None:
                 A = self.dropout(A)
@@ -547,16 +547,16 @@ class SeedEnsemble(nn.Module):
 
 
 class SeedRuns(NamedTuple):
-    """What :func:`train_mlp_seeds` returns; ``K`` seeds, ``E`` epochs.
+    """What :func:`train_mlp_seeds` returns; ``R`` seeds, ``E`` epochs.
 
     Attributes:
-        train_curve (Tensor): ``(E, K)``, each epoch's training loss, measured
+        train_curve (Tensor): ``(E, R)``, each epoch's training loss, measured
             in ``train()`` mode before that epoch's step (as ``fit``'s ``History.train_loss``).
-        val_curve (Tensor): ``(E, K)``, validation loss after each epoch, ``eval()`` mode.
-        test_curve (Tensor | None): ``(E, K)``, test loss after each epoch, or ``None``.
-        train_loss (Tensor): ``(K,)``, loss on the whole training set after training, ``eval()`` mode.
-        val_loss (Tensor): ``(K,)``, final validation loss.
-        test_loss (Tensor | None): ``(K,)``, final test loss, or ``None``.
+        val_curve (Tensor): ``(E, R)``, validation loss after each epoch, ``eval()`` mode.
+        test_curve (Tensor | None): ``(E, R)``, test loss after each epoch, or ``None``.
+        train_loss (Tensor): ``(R,)``, loss on the whole training set after training, ``eval()`` mode.
+        val_loss (Tensor): ``(R,)``, final validation loss.
+        test_loss (Tensor | None): ``(R,)``, final test loss, or ``None``.
         model (SeedEnsemble): the trained members.
     """
 
@@ -570,7 +570,7 @@ class SeedRuns(NamedTuple):
 
 
 def _member_losses(y_hat: Tensor, y: Tensor) -> Tensor:
-    return ((y_hat - y) ** 2).mean(dim=(1, 2))  # (K, N, O) - (N, O) or (K, N, O) -> (K,)
+    return ((y_hat - y) ** 2).mean(dim=(1, 2))  # (R, N, O) - (N, O) or (R, N, O) -> (R,)
 
 
 def train_mlp_seeds(
@@ -589,10 +589,10 @@ def train_mlp_seeds(
 ) -> SeedRuns:
     r"""Train one MLP configuration for every seed at once (a :class:`SeedEnsemble`), full batch with AdamW, and record each seed's loss curves.
 
-    Member :math:`k` follows the same steps as ``train_mlp(..., seed=seeds[k])``
+    Member :math:`r` follows the same steps as ``train_mlp(..., seed=seeds[r])``
     without early stopping: the loss minimised is
-    :math:`\sum_k \mathcal L^{(k)}`, whose gradient with respect to member
-    :math:`k`'s weights is :math:`\nabla \mathcal L^{(k)}`, and AdamW updates
+    :math:`\sum_r \mathcal L^{(r)}`, whose gradient with respect to member
+    :math:`r`'s weights is :math:`\nabla \mathcal L^{(r)}`, and AdamW updates
     every weight separately. The losses agree to float32 round-off (tested
     against :func:`train_mlp`); dropout masks differ, since they are drawn
     for all members together. Early stopping needs no retraining: a full-batch
@@ -601,14 +601,14 @@ def train_mlp_seeds(
 
     Args:
         train_data: one data set (``.X``/``.y`` or a pair ``(X, y)``) shared by
-            every seed, or a sequence of ``K`` data sets of one size, one per seed.
+            every seed, or a sequence of ``R`` data sets of one size, one per seed.
         val_data: the validation set, shared. test_data (optional): the test set, shared.
         hidden_sizes, activation, dropout, batch_norm, lr, weight_decay, num_epochs:
             as for :func:`train_mlp`.
-        seeds (Sequence[int]): :math:`K` distinct seeds of the initial weights.
+        seeds (Sequence[int]): :math:`R` distinct seeds of the initial weights.
 
     Shape:
-        - ``X``: :math:`(N, D)`, ``y``: :math:`(N, O)`; curves :math:`(E, K)`; final losses :math:`(K,)`.
+        - ``X``: :math:`(N, D)`, ``y``: :math:`(N, O)`; curves :math:`(E, R)`; final losses :math:`(R,)`.
 
     Returns:
         SeedRuns: per-seed curves and final losses, and the trained ensemble.
@@ -622,16 +622,16 @@ def train_mlp_seeds(
     Book section: {ref}`sec-gen-seeds`.
     """
     seeds = _check_seeds(seeds)
-    K = len(seeds)
+    R = len(seeds)
     if isinstance(train_data, (list, tuple)) and not (len(train_data) == 2 and isinstance(train_data[0], Tensor)):
-        if len(train_data) != K:
-            raise ValueError(f"expected one training set per seed ({K}), got {len(train_data)}")
-        pairs = [_as_xy(d, f"train_data[{k}]") for k, d in enumerate(train_data)]
-        if any(Xk.shape != pairs[0][0].shape or yk.shape != pairs[0][1].shape for Xk, yk in pairs):
+        if len(train_data) != R:
+            raise ValueError(f"expected one training set per seed ({R}), got {len(train_data)}")
+        pairs = [_as_xy(d, f"train_data[{r}]") for r, d in enumerate(train_data)]
+        if any(Xr.shape != pairs[0][0].shape or yr.shape != pairs[0][1].shape for Xr, yr in pairs):
             raise ValueError("expected training sets of one shape, got "
-                             f"{[tuple(Xk.shape) for Xk, _ in pairs]}")
-        X = torch.stack([Xk for Xk, _ in pairs])  # (K, N, D)
-        y = torch.stack([yk for _, yk in pairs])  # (K, N, O)
+                             f"{[tuple(Xr.shape) for Xr, _ in pairs]}")
+        X = torch.stack([Xr for Xr, _ in pairs])  # (R, N, D)
+        y = torch.stack([yr for _, yr in pairs])  # (R, N, O)
     else:
         X, y = _as_xy(train_data, "train_data")
     D, O = X.shape[-1], y.shape[-1]  # noqa: E741 - the book's shape letter
@@ -645,14 +645,14 @@ def train_mlp_seeds(
     model = SeedEnsemble(D, hidden_sizes, O, seeds, activation, dropout, batch_norm)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     torch.manual_seed(seeds[0])  # dropout masks come from the global generator
-    train_curve = torch.empty(num_epochs, K)
-    val_curve = torch.empty(num_epochs, K)
-    test_curve = None if test is None else torch.empty(num_epochs, K)
+    train_curve = torch.empty(num_epochs, R)
+    val_curve = torch.empty(num_epochs, R)
+    test_curve = None if test is None else torch.empty(num_epochs, R)
     for epoch in range(num_epochs):
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        losses = _member_losses(model(X), y)  # (K,)
-        losses.sum().backward()  # member k's weights get the gradient of its own loss
+        losses = _member_losses(model(X), y)  # (R,)
+        losses.sum().backward()  # member r's weights get the gradient of its own loss
         optimizer.step()
         train_curve[epoch] = losses.detach()
         model.eval()
@@ -669,9 +669,9 @@ def train_mlp_seeds(
 
 def _check_curve(curve: object, name: str) -> Tensor:
     if not isinstance(curve, Tensor):
-        raise TypeError(f"{name} must be a Tensor of shape (E, K), got {type(curve).__name__}")
+        raise TypeError(f"{name} must be a Tensor of shape (E, R), got {type(curve).__name__}")
     if curve.ndim != 2 or curve.shape[0] == 0:
-        raise ValueError(f"expected {name} of shape (E, K) with E >= 1, got {tuple(curve.shape)}")
+        raise ValueError(f"expected {name} of shape (E, R) with E >= 1, got {tuple(curve.shape)}")
     return curve
 
 
@@ -688,7 +688,7 @@ def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
         patience (int): epochs without improvement to tolerate, ``>= 1``.
 
     Shape:
-        - val_curve: :math:`(E, K)`. Output: :math:`(K,)`, int64, 0-based epochs.
+        - val_curve: :math:`(E, R)`. Output: :math:`(R,)`, int64, 0-based epochs.
 
     Returns:
         Tensor: the restored epoch of each seed.
@@ -701,9 +701,9 @@ def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
     """
     curve = _check_curve(val_curve, "val_curve")
     best = []
-    for k in range(curve.shape[1]):
+    for r in range(curve.shape[1]):
         tracker = EarlyStopping(patience, keep_best_state=False)
-        for epoch, loss in enumerate(curve[:, k].tolist()):
+        for epoch, loss in enumerate(curve[:, r].tolist()):
             # keep_best_state=False: the tracker never reads the model.
             if tracker.step(loss, None, epoch):  # type: ignore[arg-type]
                 break
@@ -719,7 +719,7 @@ def epochs_to_reach(curve: Tensor, threshold: float) -> Tensor:
         threshold (float): the target loss :math:`\tau`.
 
     Shape:
-        - curve: :math:`(E, K)`. Output: :math:`(K,)`, float64.
+        - curve: :math:`(E, R)`. Output: :math:`(R,)`, float64.
 
     Returns:
         Tensor: the number of epochs (1-based) of each seed, ``nan`` for a seed
@@ -736,7 +736,7 @@ def epochs_to_reach(curve: Tensor, threshold: float) -> Tensor:
         raise TypeError(f"threshold must be a float, got {type(threshold).__name__}: {threshold!r}")
     if not math.isfinite(threshold):
         raise ValueError(f"threshold must be finite, got {threshold}")
-    reached = curve <= threshold  # (E, K)
+    reached = curve <= threshold  # (E, R)
     first = reached.to(torch.int64).argmax(dim=0).to(torch.float64) + 1  # first True, 1-based
     return torch.where(reached.any(dim=0), first, torch.full_like(first, math.nan))
 
