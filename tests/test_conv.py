@@ -88,11 +88,11 @@ def test_conv_output_size_without_floor_is_caught():
 @pytest.mark.parametrize(
     ("args", "error", "match"),
     [
-        ((3, 5, 1, 0), ValueError, r"kernel size 5 is larger than the padded input: expected K <= H \+ 2P = 3"),
+        ((3, 5, 1, 0), ValueError, r"kernel size 5 is larger than the padded input: expected F <= I \+ 2P = 3"),
         ((8, 3, 0, 0), ValueError, r"Invalid stride: 0 \(expected >= 1\)"),
         ((8, 3, 1, -1), ValueError, r"Invalid padding: -1 \(expected >= 0\)"),
-        ((0, 1, 1, 0), ValueError, r"Invalid input size H: 0"),
-        ((8.0, 3, 1, 0), TypeError, r"input size H must be an int, got float"),
+        ((0, 1, 1, 0), ValueError, r"Invalid size: 0"),
+        ((8.0, 3, 1, 0), TypeError, r"size must be an int, got float"),
         ((8, 3, True, 0), TypeError, r"stride must be an int, got bool"),
     ],
 )
@@ -168,9 +168,9 @@ def test_true_convolution_is_cross_correlation_with_flipped_kernel():
 @pytest.mark.parametrize(
     ("X_shape", "w_shape", "b_shape", "stride", "padding", "error", "match"),
     [
-        ((3, 8, 8), (4, 3, 3, 3), None, 1, 0, ValueError, r"expected X of shape \(N, C, H, W\), got \(3, 8, 8\)"),
+        ((3, 8, 8), (4, 3, 3, 3), None, 1, 0, ValueError, r"expected X of shape \(N, C, I, J\), got \(3, 8, 8\)"),
         ((2, 3, 8, 8), (4, 2, 3, 3), None, 1, 0, ValueError, r"expected weight with 3 input channels .* got weight of shape \(4, 2, 3, 3\)"),
-        ((2, 3, 8, 8), (4, 3, 3), None, 1, 0, ValueError, r"expected weight of shape \(O, C, K, K\), got \(4, 3, 3\)"),
+        ((2, 3, 8, 8), (4, 3, 3), None, 1, 0, ValueError, r"expected weight of shape \(O, C, F, F\), got \(4, 3, 3\)"),
         ((2, 3, 8, 8), (4, 3, 3, 3), (3,), 1, 0, ValueError, r"expected bias of shape \(4,\), got \(3,\)"),
         ((2, 3, 2, 2), (4, 3, 5, 5), None, 1, 1, ValueError, r"kernel size 5 is larger than the padded input"),
         ((2, 3, 8, 8), (4, 3, 3, 3), None, 0, 0, ValueError, r"Invalid stride: 0"),
@@ -218,7 +218,7 @@ def test_pooling_mixed_up_is_caught():
 
 @pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d], ids=lambda f: f.__name__)
 def test_pooling_rejects_bad_input(pool):
-    with pytest.raises(ValueError, match=r"expected X of shape \(N, C, H, W\), got \(8, 8\)"):
+    with pytest.raises(ValueError, match=r"expected X of shape \(N, C, I, J\), got \(8, 8\)"):
         pool(torch.zeros(8, 8), 2)
     with pytest.raises(ValueError, match=r"Invalid padding: 2 \(expected at most half the kernel size"):
         pool(torch.zeros(1, 1, 8, 8), 2, padding=2)
@@ -254,9 +254,9 @@ def test_conv2d_module_without_bias_and_determinism():
 
 def test_conv2d_module_rejects_bad_input():
     layer = Conv2d(3, 4, 3, padding=1)
-    with pytest.raises(ValueError, match=r"expected X of shape \(N, 3, H, W\) \(in_channels=3\), got \(2, 1, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"expected X of shape \(N, 3, I, J\) \(in_channels=3\), got \(2, 1, 8, 8\)"):
         layer(torch.zeros(2, 1, 8, 8))
-    with pytest.raises(ValueError, match=r"expected X of shape \(N, C, H, W\), got \(3, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"expected X of shape \(N, C, I, J\), got \(3, 8, 8\)"):
         layer(torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match=r"kernel size 3 is larger than the padded input"):
         Conv2d(3, 4, 3)(torch.zeros(1, 3, 1, 1))
@@ -305,7 +305,7 @@ def test_digit_cnn_trains_a_few_steps():
 
 def test_digit_cnn_rejects_bad_input():
     model = DigitCNN()
-    with pytest.raises(ValueError, match=r"expected X of shape \(N, 1, 8, 8\), got \(2, 64\)|expected X of shape \(N, C, H, W\), got \(2, 64\)"):
+    with pytest.raises(ValueError, match=r"expected X of shape \(N, 1, 8, 8\), got \(2, 64\)|expected X of shape \(N, C, I, J\), got \(2, 64\)"):
         model(torch.zeros(2, 64))
     with pytest.raises(ValueError, match=r"expected X of shape \(N, 1, 8, 8\), got \(2, 1, 6, 6\)"):
         model(torch.zeros(2, 1, 6, 6))

@@ -10,7 +10,11 @@ input channels and kernel positions, of input times weight,
         X[n, c, S i + p - P, S j + q - P]\; W[o, c, p, q],
 
 with stride :math:`S`, zero padding :math:`P`, and output size
-:math:`\lfloor (H + 2P - K)/S \rfloor + 1` per side.
+:math:`\lfloor (I + 2P - F)/S \rfloor + 1` per side for an input of
+:math:`I` rows (and likewise for its :math:`J` columns) and a kernel of side
+:math:`F`. Images are ``(N, C, I, J)``: the book keeps :math:`H` for hidden
+sizes and :math:`W` for weights, where PyTorch's documentation writes
+``(N, C, H, W)``.
 
 - :func:`conv_output_size`: the output size of one spatial dimension.
 - :func:`conv2d_loops`: the sum written as Python loops (readable, slow).
@@ -52,23 +56,23 @@ def _check_images(X: object, name: str = "X") -> Tensor:
     if not isinstance(X, Tensor) or not X.dtype.is_floating_point:
         raise TypeError(f"expected a floating tensor {name}, got {type(X).__name__} {getattr(X, 'dtype', '')}")
     if X.ndim != 4:
-        raise ValueError(f"expected {name} of shape (N, C, H, W), got {tuple(X.shape)}")
+        raise ValueError(f"expected {name} of shape (N, C, I, J), got {tuple(X.shape)}")
     return X
 
 
 def _check_conv_args(
     X: object, weight: object, bias: object, stride: object, padding: object
 ) -> tuple[Tensor, Tensor, Tensor | None, int, int, int, int]:
-    """Validate a convolution's arguments; return them with the output size ``(H_out, W_out)``."""
+    """Validate a convolution's arguments; return them with the output size ``(I_out, J_out)``."""
     X = _check_images(X)
     if not isinstance(weight, Tensor) or not weight.dtype.is_floating_point:
         raise TypeError(f"expected a floating tensor weight, got {type(weight).__name__} {getattr(weight, 'dtype', '')}")
     if weight.ndim != 4:
-        raise ValueError(f"expected weight of shape (O, C, K, K), got {tuple(weight.shape)}")
+        raise ValueError(f"expected weight of shape (O, C, F, F), got {tuple(weight.shape)}")
     S = _check_int(stride, "stride", 1)
     P = _check_int(padding, "padding", 0)
-    N, C, H, W = X.shape
-    O, C_w, KH, KW = weight.shape
+    N, C, I, J = X.shape
+    O, C_w, F_I, F_J = weight.shape  # kernel rows and columns
     if C_w != C:
         raise ValueError(
             f"expected weight with {C} input channels to match X of shape {tuple(X.shape)}, "
@@ -81,53 +85,54 @@ def _check_conv_args(
             raise TypeError(f"expected bias to be a tensor or None, got {type(bias).__name__}")
         if bias.shape != (O,):
             raise ValueError(f"expected bias of shape ({O},), got {tuple(bias.shape)}")
-    H_out = conv_output_size(H, KH, S, P)
-    W_out = conv_output_size(W, KW, S, P)
-    return X, weight, bias, S, P, H_out, W_out
+    I_out = conv_output_size(I, F_I, S, P)
+    J_out = conv_output_size(J, F_J, S, P)
+    return X, weight, bias, S, P, I_out, J_out
 
 
 # ---------------------------------------------------------------- sizes
 
 
-def conv_output_size(H: int, K: int, S: int = 1, P: int = 0) -> int:
-    r"""Output size of a convolution or pooling along one dimension: :math:`\lfloor (H + 2P - K) / S \rfloor + 1`.
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    r"""Output size of a convolution or pooling along one dimension: :math:`\lfloor (I + 2P - F) / S \rfloor + 1`.
 
     The kernel's top-left corner visits positions :math:`0, S, 2S, \dots` of the
-    padded input of size :math:`H + 2P`, as long as the kernel still fits.
+    padded input of size :math:`I + 2P`, as long as the kernel still fits.
 
     Args:
-        H (int): input size along the dimension (height or width), ``>= 1``.
-        K (int): kernel size, ``>= 1``.
-        S (int): stride, ``>= 1``. Default: 1.
-        P (int): zero padding on each side, ``>= 0``. Default: 0.
+        size (int): input size :math:`I` along the dimension (rows or columns), ``>= 1``.
+        kernel_size (int): kernel side :math:`F`, ``>= 1``.
+        stride (int): stride :math:`S`, ``>= 1``. Default: 1.
+        padding (int): zero padding :math:`P` on each side, ``>= 0``. Default: 0.
 
     Returns:
         int: the output size, ``>= 1``.
 
     Raises:
         TypeError: if an argument is not an int.
-        ValueError: if ``H``, ``K`` or ``S`` is below 1, ``P`` is negative, or
-            the kernel is larger than the padded input (``K > H + 2P``).
+        ValueError: if ``size``, ``kernel_size`` or ``stride`` is below 1,
+            ``padding`` is negative, or the kernel is larger than the padded
+            input (:math:`F > I + 2P`).
 
     Example:
-        >>> conv_output_size(8, 3, S=1, P=1)  # "same" size
+        >>> conv_output_size(8, 3, stride=1, padding=1)  # "same" size
         8
-        >>> conv_output_size(8, 3, S=2, P=0)  # floor(5 / 2) + 1
+        >>> conv_output_size(8, 3, stride=2, padding=0)  # floor(5 / 2) + 1
         3
 
     Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep
     learning" (2016), relationship 6. Book section {ref}`sec-cnn-sizes`,
     equation ``eq-cnn-output-size``.
     """
-    H = _check_int(H, "input size H", 1)
-    K = _check_int(K, "kernel size K", 1)
-    S = _check_int(S, "stride", 1)
-    P = _check_int(P, "padding", 0)
-    if K > H + 2 * P:
+    I = _check_int(size, "size", 1)
+    F_ = _check_int(kernel_size, "kernel_size", 1)  # F_: F is torch.nn.functional here
+    S = _check_int(stride, "stride", 1)
+    P = _check_int(padding, "padding", 0)
+    if F_ > I + 2 * P:
         raise ValueError(
-            f"kernel size {K} is larger than the padded input: expected K <= H + 2P = {H} + 2*{P} = {H + 2 * P}"
+            f"kernel size {F_} is larger than the padded input: expected F <= I + 2P = {I} + 2*{P} = {I + 2 * P}"
         )
-    return (H + 2 * P - K) // S + 1
+    return (I + 2 * P - F_) // S + 1
 
 
 # ---------------------------------------------------------------- convolution
@@ -139,20 +144,20 @@ def conv2d_loops(
     r"""2-D cross-correlation by explicit loops: :math:`Y[n,o,i,j] = b_o + \sum_{c,p,q} X[n,c,Si+p-P,Sj+q-P]\,W[o,c,p,q]`.
 
     One Python iteration per output element: readable, and slow (about
-    :math:`N \cdot O \cdot H_{out} \cdot W_{out}` small tensor operations).
+    :math:`N \cdot O \cdot I_{out} \cdot J_{out}` small tensor operations).
     Positions outside the input read zeros (zero padding).
 
     Args:
         X (Tensor): input images.
-        weight (Tensor): kernels, one ``(C, K_H, K_W)`` stack per output channel.
+        weight (Tensor): kernels, one ``(C, F, F)`` stack per output channel (``F_I x F_J`` if not square).
         bias (Tensor | None): one bias per output channel. Default: ``None``.
         stride (int): step :math:`S` between kernel positions, ``>= 1``. Default: 1.
         padding (int): zeros :math:`P` added on every side, ``>= 0``. Default: 0.
 
     Shape:
-        - X: :math:`(N, C, H, W)`; weight: :math:`(O, C, K_H, K_W)`; bias: :math:`(O,)`.
-        - Output: :math:`(N, O, H_{out}, W_{out})` with
-          :math:`H_{out} = \lfloor (H + 2P - K_H)/S \rfloor + 1` (and likewise :math:`W_{out}`).
+        - X: :math:`(N, C, I, J)`; weight: :math:`(O, C, F_I, F_J)`; bias: :math:`(O,)`.
+        - Output: :math:`(N, O, I_{out}, J_{out})` with
+          :math:`I_{out} = \lfloor (I + 2P - F_I)/S \rfloor + 1` (and likewise :math:`J_{out}`).
 
     Returns:
         Tensor: equal to ``torch.nn.functional.conv2d(X, weight, bias, stride, padding)``.
@@ -160,7 +165,7 @@ def conv2d_loops(
     Raises:
         TypeError: if ``X``/``weight`` are not floating tensors of one dtype, or
             ``stride``/``padding`` not ints.
-        ValueError: if ``X`` is not ``(N, C, H, W)``, the channels of ``X`` and
+        ValueError: if ``X`` is not ``(N, C, I, J)``, the channels of ``X`` and
             ``weight`` differ, ``bias`` is not ``(O,)``, ``stride < 1``,
             ``padding < 0``, or the kernel is larger than the padded input.
 
@@ -168,17 +173,17 @@ def conv2d_loops(
     recognition" (1998), section II; Goodfellow et al. (2016), equation 9.6.
     Book section {ref}`sec-cnn-cross-correlation`, equation ``eq-cnn-conv``.
     """
-    X, weight, bias, S, P, H_out, W_out = _check_conv_args(X, weight, bias, stride, padding)
+    X, weight, bias, S, P, I_out, J_out = _check_conv_args(X, weight, bias, stride, padding)
     N = X.shape[0]
-    O, _, KH, KW = weight.shape
-    X_pad = F.pad(X, (P, P, P, P))  # (N, C, H + 2P, W + 2P): zeros around the border
-    Y = X.new_zeros(N, O, H_out, W_out)
+    O, _, F_I, F_J = weight.shape  # kernel rows and columns (F_I = F_J = F for a square kernel)
+    X_pad = F.pad(X, (P, P, P, P))  # (N, C, I + 2P, J + 2P): zeros around the border
+    Y = X.new_zeros(N, O, I_out, J_out)
     for n in range(N):
         for o in range(O):
-            for i in range(H_out):
-                for j in range(W_out):
+            for i in range(I_out):
+                for j in range(J_out):
                     # The window the kernel covers, all input channels at once.
-                    window = X_pad[n, :, S * i : S * i + KH, S * j : S * j + KW]  # (C, K_H, K_W)
+                    window = X_pad[n, :, S * i : S * i + F_I, S * j : S * j + F_J]  # (C, F_I, F_J)
                     Y[n, o, i, j] = (window * weight[o]).sum()  # sum over c, p, q
                     if bias is not None:
                         Y[n, o, i, j] += bias[o]
@@ -190,11 +195,11 @@ def conv2d_im2col(
 ) -> Tensor:
     r"""2-D cross-correlation as one matrix product over unfolded patches (im2col): :math:`Y = W_{\text{mat}}\, \text{cols}(X) + \mathbf b`.
 
-    ``torch.nn.functional.unfold`` copies every :math:`C \times K_H \times K_W`
-    window of the padded input into a column, so the :math:`L = H_{out} W_{out}`
-    windows of image :math:`n` form a matrix of shape :math:`(C K_H K_W, L)`.
+    ``torch.nn.functional.unfold`` copies every :math:`C \times F_I \times F_J`
+    window of the padded input into a column, so the :math:`L = I_{out} J_{out}`
+    windows of image :math:`n` form a matrix of shape :math:`(C F_I F_J, L)`.
     Flattening each kernel to a row gives :math:`W_{\text{mat}}` of shape
-    :math:`(O, C K_H K_W)`, and one (batched) matrix product computes every
+    :math:`(O, C F_I F_J)`, and one (batched) matrix product computes every
     output at once. Autograd differentiates through both steps, so this
     function can be trained.
 
@@ -206,8 +211,8 @@ def conv2d_im2col(
         padding (int): zeros :math:`P` added on every side, ``>= 0``. Default: 0.
 
     Shape:
-        - X: :math:`(N, C, H, W)`; weight: :math:`(O, C, K_H, K_W)`; bias: :math:`(O,)`.
-        - Output: :math:`(N, O, H_{out}, W_{out})`.
+        - X: :math:`(N, C, I, J)`; weight: :math:`(O, C, F_I, F_J)`; bias: :math:`(O,)`.
+        - Output: :math:`(N, O, I_{out}, J_{out})`.
 
     Returns:
         Tensor: equal to ``torch.nn.functional.conv2d(X, weight, bias, stride, padding)``.
@@ -217,7 +222,7 @@ def conv2d_im2col(
         ValueError: as :func:`conv2d_loops`.
 
     Note:
-        The column matrix holds every input value up to :math:`K_H K_W` times,
+        The column matrix holds every input value up to :math:`F_I F_J` times,
         so im2col trades memory for the speed of one large matrix product.
 
     Reference: Chellapilla, Puri and Simard, "High performance convolutional
@@ -225,34 +230,34 @@ def conv2d_im2col(
     convolutions into a matrix product. Book section {ref}`sec-cnn-im2col`,
     equation ``eq-cnn-im2col``.
     """
-    X, weight, bias, S, P, H_out, W_out = _check_conv_args(X, weight, bias, stride, padding)
+    X, weight, bias, S, P, I_out, J_out = _check_conv_args(X, weight, bias, stride, padding)
     N = X.shape[0]
-    O, _, KH, KW = weight.shape
-    cols = F.unfold(X, (KH, KW), padding=P, stride=S)  # (N, C*K_H*K_W, L), L = H_out * W_out
-    W_mat = weight.reshape(O, -1)  # (O, C*K_H*K_W): one flattened kernel per row
-    Y = W_mat @ cols  # (O, CKK) @ (N, CKK, L) -> (N, O, L)
+    O, _, F_I, F_J = weight.shape
+    cols = F.unfold(X, (F_I, F_J), padding=P, stride=S)  # (N, C*F_I*F_J, L), L = I_out * J_out
+    W_mat = weight.reshape(O, -1)  # (O, C*F_I*F_J): one flattened kernel per row
+    Y = W_mat @ cols  # (O, CFF) @ (N, CFF, L) -> (N, O, L)
     if bias is not None:
         Y = Y + bias.reshape(1, O, 1)  # (N, O, L) + (1, O, 1)
-    return Y.reshape(N, O, H_out, W_out)  # (N, O, H_out, W_out): L back to rows and columns
+    return Y.reshape(N, O, I_out, J_out)  # (N, O, I_out, J_out): L back to rows and columns
 
 
 # ---------------------------------------------------------------- pooling
 
 
 def _pool_windows(X: Tensor, kernel_size: object, stride: object, padding: object, fill: float) -> tuple[Tensor, int, int, int]:
-    """Unfold every pooling window of every channel; return ``(windows, H_out, W_out, K)``."""
+    """Unfold every pooling window of every channel; return ``(windows, I_out, J_out, F)``."""
     X = _check_images(X)
-    K = _check_int(kernel_size, "kernel_size", 1)
-    S = K if stride is None else _check_int(stride, "stride", 1)
+    F_ = _check_int(kernel_size, "kernel_size", 1)  # the window's side F (F is torch.nn.functional)
+    S = F_ if stride is None else _check_int(stride, "stride", 1)
     P = _check_int(padding, "padding", 0)
-    if P > K // 2:
-        raise ValueError(f"Invalid padding: {P} (expected at most half the kernel size, kernel_size // 2 = {K // 2})")
-    N, C, H, W = X.shape
-    H_out, W_out = conv_output_size(H, K, S, P), conv_output_size(W, K, S, P)
-    X_pad = F.pad(X, (P, P, P, P), value=fill)  # (N, C, H + 2P, W + 2P)
+    if P > F_ // 2:
+        raise ValueError(f"Invalid padding: {P} (expected at most half the kernel size, kernel_size // 2 = {F_ // 2})")
+    N, C, I, J = X.shape
+    I_out, J_out = conv_output_size(I, F_, S, P), conv_output_size(J, F_, S, P)
+    X_pad = F.pad(X, (P, P, P, P), value=fill)  # (N, C, I + 2P, J + 2P)
     # Channels are pooled separately: fold them into the batch, one channel each.
-    windows = F.unfold(X_pad.reshape(N * C, 1, H + 2 * P, W + 2 * P), K, stride=S)  # (N*C, K*K, L)
-    return windows, H_out, W_out, K
+    windows = F.unfold(X_pad.reshape(N * C, 1, I + 2 * P, J + 2 * P), F_, stride=S)  # (N*C, F*F, L)
+    return windows, I_out, J_out, F_
 
 
 def max_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> Tensor:
@@ -260,43 +265,43 @@ def max_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
 
     Args:
         X (Tensor): input feature maps.
-        kernel_size (int): side :math:`K` of the square window, ``>= 1``.
+        kernel_size (int): side :math:`F` of the square window, ``>= 1``.
         stride (int | None): step :math:`S` between windows. Default: ``None``,
             which means ``kernel_size`` (non-overlapping windows), as in PyTorch.
         padding (int): :math:`-\infty` added on every side, at most ``kernel_size // 2``. Default: 0.
 
     Shape:
-        - X: :math:`(N, C, H, W)`. Output: :math:`(N, C, H_{out}, W_{out})`,
-          :math:`H_{out} = \lfloor (H + 2P - K)/S \rfloor + 1`.
+        - X: :math:`(N, C, I, J)`. Output: :math:`(N, C, I_{out}, J_{out})`,
+          :math:`I_{out} = \lfloor (I + 2P - F)/S \rfloor + 1`.
 
     Returns:
         Tensor: equal to ``torch.nn.functional.max_pool2d(X, kernel_size, stride, padding)``.
 
     Raises:
         TypeError: if ``X`` is not a floating tensor or a size not an int.
-        ValueError: if ``X`` is not ``(N, C, H, W)``, a size is out of range,
+        ValueError: if ``X`` is not ``(N, C, I, J)``, a size is out of range,
             or the window is larger than the padded input.
 
     Reference: Goodfellow et al. (2016), section 9.3. Book section {ref}`sec-cnn-pooling`.
     """
-    windows, H_out, W_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=-math.inf)
+    windows, I_out, J_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=-math.inf)
     N, C = X.shape[:2]
-    return windows.amax(dim=1).reshape(N, C, H_out, W_out)  # (N*C, L) -> (N, C, H_out, W_out)
+    return windows.amax(dim=1).reshape(N, C, I_out, J_out)  # (N*C, L) -> (N, C, I_out, J_out)
 
 
 def avg_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> Tensor:
-    r"""2-D average pooling over unfolded windows: :math:`Y[n,c,i,j] = \frac{1}{K^2}\sum_{p,q} X[n, c, S i + p - P, S j + q - P]`.
+    r"""2-D average pooling over unfolded windows: :math:`Y[n,c,i,j] = \frac{1}{F^2}\sum_{p,q} X[n, c, S i + p - P, S j + q - P]`.
 
     Padded zeros count in the average (PyTorch's ``count_include_pad=True``).
 
     Args:
         X (Tensor): input feature maps.
-        kernel_size (int): side :math:`K` of the square window, ``>= 1``.
+        kernel_size (int): side :math:`F` of the square window, ``>= 1``.
         stride (int | None): step :math:`S` between windows. Default: ``None`` (``kernel_size``).
         padding (int): zeros added on every side, at most ``kernel_size // 2``. Default: 0.
 
     Shape:
-        - X: :math:`(N, C, H, W)`. Output: :math:`(N, C, H_{out}, W_{out})`.
+        - X: :math:`(N, C, I, J)`. Output: :math:`(N, C, I_{out}, J_{out})`.
 
     Returns:
         Tensor: equal to ``torch.nn.functional.avg_pool2d(X, kernel_size, stride, padding)``.
@@ -307,9 +312,9 @@ def avg_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
 
     Reference: Goodfellow et al. (2016), section 9.3. Book section {ref}`sec-cnn-pooling`.
     """
-    windows, H_out, W_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=0.0)
+    windows, I_out, J_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=0.0)
     N, C = X.shape[:2]
-    return windows.mean(dim=1).reshape(N, C, H_out, W_out)  # (N*C, L) -> (N, C, H_out, W_out)
+    return windows.mean(dim=1).reshape(N, C, I_out, J_out)  # (N*C, L) -> (N, C, I_out, J_out)
 
 
 # ---------------------------------------------------------------- modules
@@ -320,7 +325,7 @@ def _reset_like_torch(weight: Tensor, bias: Tensor | None, generator: torch.Gene
     # a=sqrt(5) makes the bound sqrt(6 / ((1 + 5) * fan_in)) = 1 / sqrt(fan_in).
     nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
     if bias is not None:
-        fan_in = weight[0].numel()  # C * K * K for a kernel, D for a linear layer
+        fan_in = weight[0].numel()  # C * F * F for a kernel, D for a linear layer
         bound = 1.0 / math.sqrt(fan_in)
         nn.init.uniform_(bias, -bound, bound, generator=generator)
 
@@ -332,12 +337,12 @@ class Conv2d(nn.Module):
     :class:`torch.nn.Conv2d` (square kernels, zero padding, no dilation or
     groups), so ``state_dict``\ s load into each other. The weight is drawn by
     ``kaiming_uniform_(weight, a=sqrt(5))``, i.e. :math:`\mathcal U(-1/\sqrt{n}, 1/\sqrt{n})`
-    with fan-in :math:`n = C K^2`, and the bias from the same range.
+    with fan-in :math:`n = C F^2`, and the bias from the same range.
 
     Args:
         in_channels (int): input channels :math:`C`.
         out_channels (int): output channels :math:`O`, one kernel each.
-        kernel_size (int): side :math:`K` of the square kernels.
+        kernel_size (int): side :math:`F` of the square kernels.
         stride (int): step :math:`S` between kernel positions. Default: 1.
         padding (int): zeros :math:`P` added on every side. Default: 0.
         bias (bool): learn a bias per output channel. Default: ``True``.
@@ -346,17 +351,17 @@ class Conv2d(nn.Module):
             ``nn.Conv2d`` built right after ``torch.manual_seed(s)``. Default: ``None``.
 
     Shape:
-        - Input: :math:`(N, C, H, W)`.
-        - Output: :math:`(N, O, H_{out}, W_{out})`, :math:`H_{out} = \lfloor (H + 2P - K)/S \rfloor + 1`.
+        - Input: :math:`(N, C, I, J)`.
+        - Output: :math:`(N, O, I_{out}, J_{out})`, :math:`I_{out} = \lfloor (I + 2P - F)/S \rfloor + 1`.
 
     Attributes:
-        weight (nn.Parameter): :math:`(O, C, K, K)`.
+        weight (nn.Parameter): :math:`(O, C, F, F)`.
         bias (nn.Parameter | None): :math:`(O,)`.
 
     Raises:
         TypeError: if a size is not an int.
         ValueError: if a size is out of range; in ``forward``, if the input is
-            not ``(N, C, H, W)``, has another number of channels than
+            not ``(N, C, I, J)``, has another number of channels than
             ``in_channels``, or is smaller than the kernel after padding.
 
     Reference: LeCun et al. (1998), section II; initialisation of
@@ -383,8 +388,8 @@ class Conv2d(nn.Module):
             raise TypeError(f"bias must be a bool, got {type(bias).__name__}: {bias!r}")
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-        K = self.kernel_size
-        self.weight = nn.Parameter(torch.empty(self.out_channels, self.in_channels, K, K))  # (O, C, K, K)
+        F_ = self.kernel_size  # the kernel side F (F is torch.nn.functional)
+        self.weight = nn.Parameter(torch.empty(self.out_channels, self.in_channels, F_, F_))  # (O, C, F, F)
         self.bias = nn.Parameter(torch.empty(self.out_channels)) if bias else None  # (O,)
         self.reset_parameters(generator)
 
@@ -393,11 +398,11 @@ class Conv2d(nn.Module):
         _reset_like_torch(self.weight, self.bias, generator)
 
     def forward(self, X: Tensor) -> Tensor:
-        """Convolve a batch ``X`` of shape ``(N, in_channels, H, W)``; see the class docstring."""
+        """Convolve a batch ``X`` of shape ``(N, in_channels, I, J)``; see the class docstring."""
         X = _check_images(X)
         if X.shape[1] != self.in_channels:
             raise ValueError(
-                f"expected X of shape (N, {self.in_channels}, H, W) (in_channels={self.in_channels}), "
+                f"expected X of shape (N, {self.in_channels}, I, J) (in_channels={self.in_channels}), "
                 f"got {tuple(X.shape)}"
             )
         return conv2d_im2col(X, self.weight, self.bias, self.stride, self.padding)
@@ -412,25 +417,25 @@ class Conv2d(nn.Module):
 class DigitCNN(nn.Module):
     r"""A small CNN for 8×8 digits: two 3×3 convolutions with ReLU, 2×2 max pooling, one linear layer.
 
-    ``Conv(C→H_1, 3, pad 1) → ReLU → Conv(H_1→H_2, 3, pad 1) → ReLU →
-    MaxPool(2) → flatten → Linear(H_2 (S/2)^2 → num_classes)``, where :math:`S`
-    is ``image_size``. The padded convolutions keep the :math:`S \times S` size,
+    ``Conv(C→C_1, 3, pad 1) → ReLU → Conv(C_1→C_2, 3, pad 1) → ReLU →
+    MaxPool(2) → flatten → Linear(C_2 (I/2)^2 → num_classes)``, where :math:`I`
+    is ``image_size``. The padded convolutions keep the :math:`I \times I` size,
     so pooling halves it once.
 
     Args:
         in_channels (int): image channels :math:`C`. Default: 1.
-        hidden_channels (Sequence[int]): channels :math:`(H_1, H_2)` of the two
+        hidden_channels (Sequence[int]): channels :math:`(C_1, C_2)` of the two
             convolutions. Default: ``(16, 32)``.
-        num_classes (int): logits per image. Default: 10.
-        image_size (int): side :math:`S` of the square input, even, ``>= 2``. Default: 8.
+        num_classes (int): logits per image, :math:`K`. Default: 10.
+        image_size (int): side :math:`I` of the square input, even, ``>= 2``. Default: 8.
         conv (str): ``"im2col"`` for the book's :class:`Conv2d` or ``"torch"``
             for :class:`torch.nn.Conv2d`. Default: ``"im2col"``.
         generator (torch.Generator | None): source of every initial weight
             (layers in order, each drawn as PyTorch draws it). Default: ``None``.
 
     Shape:
-        - Input: :math:`(N, C, S, S)`.
-        - Output: :math:`(N, \text{num\_classes})` logits.
+        - Input: :math:`(N, C, I, I)`.
+        - Output: :math:`(N, K)` logits.
 
     Attributes:
         features (nn.Sequential): the convolutions, ReLUs and pooling.
@@ -439,7 +444,7 @@ class DigitCNN(nn.Module):
     Raises:
         TypeError: if a size is not an int or ``conv`` not a string.
         ValueError: if a size is out of range, ``image_size`` is odd, ``conv``
-            is unknown, or (in ``forward``) the input is not ``(N, C, S, S)``.
+            is unknown, or (in ``forward``) the input is not ``(N, C, I, I)``.
 
     Reference: LeCun et al. (1998), section II (LeNet-5 alternates
     convolutions and subsampling in the same way). Book section {ref}`sec-cnn-digits`.
@@ -456,11 +461,11 @@ class DigitCNN(nn.Module):
     ) -> None:
         super().__init__()
         C = _check_int(in_channels, "in_channels", 1)
-        H1, H2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
+        C1, C2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
         num_classes = _check_int(num_classes, "num_classes", 1)
-        S = _check_int(image_size, "image_size", 2)
-        if S % 2:
-            raise ValueError(f"expected an even image_size (pooling halves it), got {S}")
+        I = _check_int(image_size, "image_size", 2)
+        if I % 2:
+            raise ValueError(f"expected an even image_size (pooling halves it), got {I}")
         if conv not in ("im2col", "torch"):
             raise ValueError(f"conv must be 'im2col' or 'torch', got {conv!r}")
 
@@ -471,23 +476,23 @@ class DigitCNN(nn.Module):
             _reset_like_torch(layer.weight, layer.bias, generator)  # same draws as our Conv2d
             return layer
 
-        self.in_channels, self.image_size = C, S
+        self.in_channels, self.image_size = C, I
         self.features = nn.Sequential(
-            make_conv(C, H1),  # (N, C, S, S) -> (N, H1, S, S)
+            make_conv(C, C1),  # (N, C, I, I) -> (N, C1, I, I)
             nn.ReLU(),
-            make_conv(H1, H2),  # (N, H1, S, S) -> (N, H2, S, S)
+            make_conv(C1, C2),  # (N, C1, I, I) -> (N, C2, I, I)
             nn.ReLU(),
-            nn.MaxPool2d(2),  # (N, H2, S, S) -> (N, H2, S/2, S/2)
+            nn.MaxPool2d(2),  # (N, C2, I, I) -> (N, C2, I/2, I/2)
         )
-        self.classifier = nn.Linear(H2 * (S // 2) ** 2, num_classes)
+        self.classifier = nn.Linear(C2 * (I // 2) ** 2, num_classes)
         # nn.Linear's own initialisation, but drawn from `generator`.
         _reset_like_torch(self.classifier.weight, self.classifier.bias, generator)
 
     def forward(self, X: Tensor) -> Tensor:
-        """Return logits ``(N, num_classes)`` for images ``X`` of shape ``(N, C, S, S)``."""
+        """Return logits ``(N, num_classes)`` for images ``X`` of shape ``(N, C, I, I)``."""
         X = _check_images(X)
-        C, S = self.in_channels, self.image_size
-        if X.shape[1:] != (C, S, S):
-            raise ValueError(f"expected X of shape (N, {C}, {S}, {S}), got {tuple(X.shape)}")
-        A = self.features(X)  # (N, H2, S/2, S/2)
-        return self.classifier(A.flatten(start_dim=1))  # (N, H2 * S^2 / 4) -> (N, num_classes)
+        C, I = self.in_channels, self.image_size
+        if X.shape[1:] != (C, I, I):
+            raise ValueError(f"expected X of shape (N, {C}, {I}, {I}), got {tuple(X.shape)}")
+        A = self.features(X)  # (N, C2, I/2, I/2)
+        return self.classifier(A.flatten(start_dim=1))  # (N, C2 * I^2 / 4) -> (N, num_classes)
