@@ -399,8 +399,11 @@ class AdamW(Adam):
     Note:
         Loshchilov and Hutter (2019, Algorithm 2, line 12) write the decay as
         :math:`\eta_t \lambda \theta` with a schedule multiplier :math:`\eta_t`
-        separate from Adam's step size :math:`\alpha`; PyTorch (and this
-        class) multiply :math:`\lambda` by the learning rate ``lr`` itself.
+        separate from Adam's step size :math:`\alpha` (equation
+        ``eq-optim-adamw-paper``); PyTorch (and this class) multiply
+        :math:`\lambda` by the learning rate ``lr`` itself, which plays the
+        part of :math:`\eta_t \alpha`. The updates agree when ``weight_decay``
+        is the paper's :math:`\lambda / \alpha`.
 
     Reference: Loshchilov and Hutter (2019), Algorithm 2. Book section: {ref}`sec-optim-adamw`.
     """

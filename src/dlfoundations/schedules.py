@@ -156,23 +156,23 @@ def linear_lr(
 
 
 def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, T_max: int, eta_min: float = 0.0) -> float:
-    r"""Linear warm-up, then cosine decay: :math:`\eta_t = \eta_0 (t+1)/W` for :math:`t < W`, else cosine over the rest.
+    r"""Linear warm-up, then cosine decay: :math:`\eta_t = \eta_0 (t+1)/T_{\mathrm w}` for :math:`t < T_{\mathrm w}`, else cosine over the rest.
 
     .. math::
         \eta_t = \begin{cases}
-            \eta_0\, \dfrac{t + 1}{W} & t < W \\
-            \eta_{\min} + \tfrac12 (\eta_0 - \eta_{\min}) \big(1 + \cos(\pi \min(t - W, T_{\max} - W) / (T_{\max} - W))\big) & t \ge W
+            \eta_0\, \dfrac{t + 1}{T_{\mathrm w}} & t < T_{\mathrm w} \\
+            \eta_{\min} + \tfrac12 (\eta_0 - \eta_{\min}) \big(1 + \cos(\pi \min(t - T_{\mathrm w}, T_{\max} - T_{\mathrm w}) / (T_{\max} - T_{\mathrm w}))\big) & t \ge T_{\mathrm w}
         \end{cases}
 
-    The warm-up is :func:`linear_lr` with ``start_factor=1/W`` (it never uses
+    The warm-up is :func:`linear_lr` with ``start_factor=1/warmup_steps`` (it never uses
     a zero rate); after it, :func:`cosine_annealing_lr` runs for the remaining
-    :math:`T_{\max} - W` steps and then holds :math:`\eta_{\min}`.
+    :math:`T_{\max} - T_{\mathrm w}` steps and then holds :math:`\eta_{\min}`.
 
     Args:
         step (int): the step :math:`t \ge 0`.
         lr (float): the peak learning rate :math:`\eta_0 \ge 0`.
-        warmup_steps (int): length :math:`W \ge 1` of the warm-up.
-        T_max (int): total number of steps, :math:`T_{\max} > W`.
+        warmup_steps (int): length :math:`T_{\mathrm w} \ge 1` of the warm-up.
+        T_max (int): total number of steps, :math:`T_{\max} > T_{\mathrm w}`.
         eta_min (float): the final learning rate, :math:`0 \le \eta_{\min} \le \eta_0`. Default: 0.
 
     Returns:
@@ -188,11 +188,12 @@ def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, T_max: int, eta_mi
     """
     t = _check_step(step)
     lr = _check_lr(lr)
-    W = _check_positive_int(warmup_steps, "warmup_steps")
+    warmup_steps = _check_positive_int(warmup_steps, "warmup_steps")  # T_w
     T_max = _check_positive_int(T_max, "T_max")
-    if T_max <= W:
-        raise ValueError(f"Invalid T_max: {T_max} (expected T_max > warmup_steps = {W})")
+    if T_max <= warmup_steps:
+        raise ValueError(f"Invalid T_max: {T_max} (expected T_max > warmup_steps = {warmup_steps})")
     eta_min = _check_float(eta_min, "eta_min", high=lr)
-    if t < W:
-        return lr * (t + 1) / W
-    return cosine_annealing_lr(min(t - W, T_max - W), lr, T_max - W, eta_min)
+    if t < warmup_steps:
+        return lr * (t + 1) / warmup_steps
+    decay_steps = T_max - warmup_steps
+    return cosine_annealing_lr(min(t - warmup_steps, decay_steps), lr, decay_steps, eta_min)
