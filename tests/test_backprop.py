@@ -59,7 +59,7 @@ def autograd_grads(X, y, params, activation):
     """The same graph built from PyTorch's own functions, differentiated by autograd."""
     leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
     f = TORCH_ACTIVATIONS[activation]
-    Z2 = f(X @ leaves["W1"].T + leaves["b1"]) @ leaves["W2"].T + leaves["b2"]  # (N, O)
+    Z2 = f(X @ leaves["W1"].T + leaves["b1"]) @ leaves["W2"].T + leaves["b2"]  # (N, K)
     loss = F.cross_entropy(Z2, y)
     grads = torch.autograd.grad(loss, list(leaves.values()))
     return loss.detach(), dict(zip(leaves, grads))
@@ -205,7 +205,7 @@ def test_init_params_shapes_bounds_and_determinism():
 def test_train_gradient_descent_matches_autograd_descent():
     X, y, params = make_problem(20, 4, 5, 3, seed=8)
     lr, num_epochs = 0.5, 5
-    result = train_gradient_descent(X, y, params, lr, num_epochs, "tanh", X_test=X[:6], y_test=y[:6])
+    result = train_gradient_descent(X, y, params, lr, num_epochs, "tanh", X_val=X[:6], y_val=y[:6])
     ref = {k: v.clone() for k, v in params.items()}
     for _ in range(num_epochs):
         _, grads = autograd_grads(X, y, ref, "tanh")
@@ -213,7 +213,7 @@ def test_train_gradient_descent_matches_autograd_descent():
     for k in ref:
         torch.testing.assert_close(result.params[k], ref[k])
     h = result.history
-    assert set(h) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+    assert set(h) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}
     assert all(len(v) == num_epochs + 1 for v in h.values())
     assert h["train_loss"][-1] < h["train_loss"][0]
     torch.testing.assert_close(params["W1"], make_problem(20, 4, 5, 3, seed=8)[2]["W1"])  # input not modified
@@ -225,8 +225,29 @@ def test_training_learns_a_separable_problem():
     y = (X[:, 0] + X[:, 1] > 0).long()
     params = init_params(2, 8, 2, generator=g)
     result = train_gradient_descent(X, y, params, lr=1.0, num_epochs=100, activation="relu")
-    assert "test_loss" not in result.history
+    assert "val_loss" not in result.history
+    assert result.best_epoch is None and result.best_params is None
     assert result.history["train_accuracy"][-1] > 0.95
+
+
+def test_best_epoch_and_params_are_those_of_the_lowest_validation_loss():
+    g = make_generator(10)
+    X = torch.randn(60, 3, generator=g, dtype=torch.float64)
+    y = (X[:, 0] - X[:, 1] + 0.8 * torch.randn(60, generator=g, dtype=torch.float64) > 0).long()
+    params = init_params(3, 16, 2, generator=g, dtype=torch.float64)
+    X_train, y_train, X_val, y_val = X[:20], y[:20], X[20:], y[20:]
+    num_epochs = 200
+    result = train_gradient_descent(X_train, y_train, params, 2.0, num_epochs, "tanh", X_val=X_val, y_val=y_val)
+    val = result.history["val_loss"]
+    assert result.best_epoch == min(range(num_epochs + 1), key=val.__getitem__)
+    # The kept parameters are those after best_epoch updates: retraining for that many steps gives them back.
+    if result.best_epoch > 0:
+        again = train_gradient_descent(X_train, y_train, params, 2.0, result.best_epoch, "tanh")
+        for k in again.params:
+            torch.testing.assert_close(result.best_params[k], again.params[k], rtol=0, atol=0)
+    else:
+        for k in params:
+            torch.testing.assert_close(result.best_params[k], params[k], rtol=0, atol=0)
 
 
 def test_accuracy():
@@ -255,7 +276,7 @@ def test_shape_mismatches_are_refused():
     with pytest.raises(ValueError, match=r"expected b1 of shape \(2,\), got \(3,\)"):
         forward(X, bad)
     bad = dict(params, W2=torch.zeros(2, 5, dtype=torch.float64))
-    with pytest.raises(ValueError, match=r"expected W2 of shape \(O, 2\), got \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"expected W2 of shape \(K, 2\), got \(2, 5\)"):
         forward(X, bad)
     with pytest.raises(ValueError, match=r"missing \('b2',\)"):
         forward(X, {k: v for k, v in params.items() if k != "b2"})
@@ -270,7 +291,7 @@ def test_shape_mismatches_are_refused():
 
 def test_labels_are_checked():
     Z = torch.zeros(3, 2)
-    with pytest.raises(ValueError, match=r"expected labels y in \[0, 1\] for O = 2 classes, got values in \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"expected labels y in \[0, 1\] for K = 2 classes, got values in \[0, 2\]"):
         cross_entropy_loss(Z, torch.tensor([0, 1, 2]))
     with pytest.raises(ValueError, match=r"got values in \[-1, 1\]"):
         cross_entropy_grad(Z, torch.tensor([-1, 1, 0]))
@@ -286,8 +307,8 @@ def test_training_arguments_are_checked():
         train_gradient_descent(X, y, params, lr=-0.1, num_epochs=1)
     with pytest.raises(ValueError, match=r"Invalid num_epochs: 0 \(expected a positive int\)"):
         train_gradient_descent(X, y, params, lr=0.1, num_epochs=0)
-    with pytest.raises(ValueError, match="give both X_test and y_test"):
-        train_gradient_descent(X, y, params, lr=0.1, num_epochs=1, X_test=X)
+    with pytest.raises(ValueError, match="give both X_val and y_val"):
+        train_gradient_descent(X, y, params, lr=0.1, num_epochs=1, X_val=X)
     with pytest.raises(TypeError, match="generator must be a torch.Generator, got int"):
         init_params(3, 2, 2, generator=0)
     with pytest.raises(ValueError, match=r"Invalid hidden_size: 0"):

@@ -7,7 +7,7 @@ The network is batch-first, as in :class:`torch.nn.Linear`:
     Z_2 = A_1 W_2^\top + \mathbf b_2,\quad \hat Y = \operatorname{softmax}(Z_2),
 
 with ``X`` of shape ``(N, D)``, ``Z1, A1`` of shape ``(N, H)`` and ``Z2, Y_hat``
-of shape ``(N, O)``, trained on the mean cross-entropy. :func:`forward` keeps
+of shape ``(N, K)``, trained on the mean cross-entropy. :func:`forward` keeps
 the intermediates in a cache, :func:`backward` turns them into the gradients by
 the chain rule, layer by layer from the loss back to the input, and
 :func:`train_gradient_descent` uses both for full-batch gradient descent. Every
@@ -116,7 +116,7 @@ def _check_X(X: object) -> Tensor:
 
 
 def _check_params(params: object, X: Tensor | None = None) -> tuple[int, int, int]:
-    """Check the four parameters and return ``(D, H, O)``."""
+    """Check the four parameters and return ``(D, H, K)``."""
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
     missing = [k for k in PARAM_NAMES if k not in params]
@@ -129,33 +129,33 @@ def _check_params(params: object, X: Tensor | None = None) -> tuple[int, int, in
     if X is not None and X.shape[1] != D:
         raise ValueError(f"expected X of shape (N, {D}) to match W1 {tuple(W1.shape)}, got {tuple(X.shape)}")
     if W2.ndim != 2 or W2.shape[1] != H:
-        raise ValueError(f"expected W2 of shape (O, {H}), got {tuple(W2.shape)}")
-    O = W2.shape[0]  # noqa: E741 - the book's shape letter
-    for name, b, size in (("b1", b1, H), ("b2", b2, O)):
+        raise ValueError(f"expected W2 of shape (K, {H}), got {tuple(W2.shape)}")
+    K = W2.shape[0]  # the number of classes
+    for name, b, size in (("b1", b1, H), ("b2", b2, K)):
         if b.shape != (size,):
             raise ValueError(f"expected {name} of shape ({size},), got {tuple(b.shape)}")
     dtypes = {t.dtype for t in (W1, b1, W2, b2)} | ({X.dtype} if X is not None else set())
     if len(dtypes) != 1:
         raise TypeError(f"expected X and all parameters of one dtype, got {sorted(map(str, dtypes))}")
-    return D, H, O
+    return D, H, K
 
 
-def _check_labels(y: object, N: int, O: int) -> Tensor:  # noqa: E741
+def _check_labels(y: object, N: int, K: int) -> Tensor:
     if not isinstance(y, Tensor):
         raise TypeError(f"y must be a torch.Tensor of class labels, got {type(y).__name__}")
     if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if y.shape != (N,):
         raise ValueError(f"expected y of shape ({N},), got {tuple(y.shape)}")
-    if N > 0 and (int(y.min()) < 0 or int(y.max()) >= O):
-        raise ValueError(f"expected labels y in [0, {O - 1}] for O = {O} classes, got values in [{int(y.min())}, {int(y.max())}]")
+    if N > 0 and (int(y.min()) < 0 or int(y.max()) >= K):
+        raise ValueError(f"expected labels y in [0, {K - 1}] for K = {K} classes, got values in [{int(y.min())}, {int(y.max())}]")
     return y.long()
 
 
 def _check_logits(Z: object, name: str = "Z") -> Tensor:
     Z = _check_float_tensor(Z, name)
     if Z.ndim != 2 or Z.shape[1] == 0:
-        raise ValueError(f"expected {name} of shape (N, O) with O >= 1, got {tuple(Z.shape)}")
+        raise ValueError(f"expected {name} of shape (N, K) with K >= 1, got {tuple(Z.shape)}")
     return Z
 
 
@@ -245,7 +245,7 @@ def log_softmax(Z: Tensor) -> Tensor:
         Z (Tensor): logits, one row per example.
 
     Shape:
-        - Z: :math:`(N, O)`; Output: :math:`(N, O)`.
+        - Z: :math:`(N, K)`; Output: :math:`(N, K)`.
 
     Returns:
         Tensor: equal to ``torch.log_softmax(Z, dim=1)``.
@@ -258,8 +258,8 @@ def log_softmax(Z: Tensor) -> Tensor:
     """
     Z = _check_logits(Z)
     with torch.no_grad():
-        shifted = Z - Z.max(dim=1, keepdim=True).values  # (N, O) - (N, 1): row max is now 0
-        return shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))  # (N, O)
+        shifted = Z - Z.max(dim=1, keepdim=True).values  # (N, K) - (N, 1): row max is now 0
+        return shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))  # (N, K)
 
 
 def softmax(Z: Tensor) -> Tensor:
@@ -269,7 +269,7 @@ def softmax(Z: Tensor) -> Tensor:
         Z (Tensor): logits, one row per example.
 
     Shape:
-        - Z: :math:`(N, O)`; Output: :math:`(N, O)`, each row sums to 1.
+        - Z: :math:`(N, K)`; Output: :math:`(N, K)`, each row sums to 1.
 
     Returns:
         Tensor: equal to ``torch.softmax(Z, dim=1)``, finite even for huge logits.
@@ -282,8 +282,8 @@ def softmax(Z: Tensor) -> Tensor:
     """
     Z = _check_logits(Z)
     with torch.no_grad():
-        exp = torch.exp(Z - Z.max(dim=1, keepdim=True).values)  # (N, O), every entry in (0, 1]
-        return exp / exp.sum(dim=1, keepdim=True)  # (N, O) / (N, 1)
+        exp = torch.exp(Z - Z.max(dim=1, keepdim=True).values)  # (N, K), every entry in (0, 1]
+        return exp / exp.sum(dim=1, keepdim=True)  # (N, K) / (N, 1)
 
 
 def cross_entropy_loss(Z: Tensor, y: Tensor) -> Tensor:
@@ -294,11 +294,11 @@ def cross_entropy_loss(Z: Tensor, y: Tensor) -> Tensor:
 
     Args:
         Z (Tensor): logits :math:`Z_2`.
-        y (Tensor): integer class labels in ``[0, O - 1]`` (the one-hot
+        y (Tensor): integer class labels in ``[0, K - 1]`` (the one-hot
             :math:`Y` has a 1 at column ``y[i]`` of row ``i``).
 
     Shape:
-        - Z: :math:`(N, O)`, y: :math:`(N,)`; Output: a scalar.
+        - Z: :math:`(N, K)`, y: :math:`(N,)`; Output: a scalar.
 
     Returns:
         Tensor: equal to ``torch.nn.functional.cross_entropy(Z, y)``.
@@ -311,9 +311,9 @@ def cross_entropy_loss(Z: Tensor, y: Tensor) -> Tensor:
     Book section: {ref}`chap-backprop`, equation ``eq-backprop-loss``.
     """
     Z = _check_logits(Z)
-    N, O = Z.shape  # noqa: E741
-    y = _check_labels(y, N, O)
-    log_probs = log_softmax(Z)  # (N, O)
+    N, K = Z.shape
+    y = _check_labels(y, N, K)
+    log_probs = log_softmax(Z)  # (N, K)
     return -log_probs[torch.arange(N), y].mean()  # picks log Y_hat[i, y_i]: the one-hot sum
 
 
@@ -322,10 +322,10 @@ def cross_entropy_grad(Y_hat: Tensor, y: Tensor) -> Tensor:
 
     Args:
         Y_hat (Tensor): softmax probabilities.
-        y (Tensor): integer class labels in ``[0, O - 1]``.
+        y (Tensor): integer class labels in ``[0, K - 1]``.
 
     Shape:
-        - Y_hat: :math:`(N, O)`, y: :math:`(N,)`; Output: :math:`(N, O)`.
+        - Y_hat: :math:`(N, K)`, y: :math:`(N,)`; Output: :math:`(N, K)`.
 
     Returns:
         Tensor: :math:`(\hat Y - Y)/N` with one-hot :math:`Y`.
@@ -337,11 +337,11 @@ def cross_entropy_grad(Y_hat: Tensor, y: Tensor) -> Tensor:
     Book section: {ref}`chap-backprop`, equation ``eq-backprop-dz2``.
     """
     Y_hat = _check_logits(Y_hat, "Y_hat")
-    N, O = Y_hat.shape  # noqa: E741
-    y = _check_labels(y, N, O)
+    N, K = Y_hat.shape
+    y = _check_labels(y, N, K)
     with torch.no_grad():
-        Y = (y.unsqueeze(1) == torch.arange(O)).to(Y_hat.dtype)  # (N, 1) vs (O,) -> (N, O) one-hot targets
-        return (Y_hat - Y) / N  # (N, O): the 1/N comes from averaging the loss
+        Y = (y.unsqueeze(1) == torch.arange(K)).to(Y_hat.dtype)  # (N, 1) vs (K,) -> (N, K) one-hot targets
+        return (Y_hat - Y) / N  # (N, K): the 1/N comes from averaging the loss
 
 
 # ---------------------------------------------------------------- the network
@@ -364,12 +364,12 @@ def init_params(
     Args:
         in_features (int): input features ``D``.
         hidden_size (int): hidden units ``H``.
-        out_features (int): outputs (classes) ``O``.
+        out_features (int): outputs, one per class: ``K``.
         generator (torch.Generator): the source of randomness (keyword only, required).
         dtype (torch.dtype): a floating dtype. Default: ``torch.float32``.
 
     Shape:
-        - W1: :math:`(H, D)`, b1: :math:`(H,)`, W2: :math:`(O, H)`, b2: :math:`(O,)`.
+        - W1: :math:`(H, D)`, b1: :math:`(H,)`, W2: :math:`(K, H)`, b2: :math:`(K,)`.
 
     Returns:
         dict[str, Tensor]: ``{"W1", "b1", "W2", "b2"}``, plain tensors
@@ -384,7 +384,7 @@ def init_params(
     """
     D = _check_positive_int(in_features, "in_features")
     H = _check_positive_int(hidden_size, "hidden_size")
-    O = _check_positive_int(out_features, "out_features")  # noqa: E741
+    K = _check_positive_int(out_features, "out_features")
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -397,8 +397,8 @@ def init_params(
     return {
         "W1": uniform(H, D, fan_in=D),  # (H, D)
         "b1": uniform(H, fan_in=D),  # (H,)
-        "W2": uniform(O, H, fan_in=H),  # (O, H)
-        "b2": uniform(O, fan_in=H),  # (O,)
+        "W2": uniform(K, H, fan_in=H),  # (K, H)
+        "b2": uniform(K, fan_in=H),  # (K,)
     }
 
 
@@ -411,9 +411,9 @@ def forward(X: Tensor, params: dict[str, Tensor], activation: str = "relu") -> t
         activation (str): hidden activation ``"sigmoid"``, ``"tanh"`` or ``"relu"``. Default: ``"relu"``.
 
     Shape:
-        - X: :math:`(N, D)`; W1: :math:`(H, D)`, b1: :math:`(H,)`, W2: :math:`(O, H)`, b2: :math:`(O,)`
-        - Output: ``Y_hat`` :math:`(N, O)` and the cache with ``X`` :math:`(N, D)`,
-          ``Z1, A1`` :math:`(N, H)`, ``Z2, Y_hat`` :math:`(N, O)`.
+        - X: :math:`(N, D)`; W1: :math:`(H, D)`, b1: :math:`(H,)`, W2: :math:`(K, H)`, b2: :math:`(K,)`
+        - Output: ``Y_hat`` :math:`(N, K)` and the cache with ``X`` :math:`(N, D)`,
+          ``Z1, A1`` :math:`(N, H)`, ``Z2, Y_hat`` :math:`(N, K)`.
 
     Returns:
         tuple[Tensor, dict[str, Tensor]]: ``(Y_hat, cache)``; the cache holds
@@ -434,8 +434,8 @@ def forward(X: Tensor, params: dict[str, Tensor], activation: str = "relu") -> t
     with torch.no_grad():
         Z1 = X @ W1.T + b1  # (N, D) @ (D, H) + (H,) -> (N, H)
         A1 = f(Z1)  # (N, H)
-        Z2 = A1 @ W2.T + b2  # (N, H) @ (H, O) + (O,) -> (N, O)
-        Y_hat = softmax(Z2)  # (N, O)
+        Z2 = A1 @ W2.T + b2  # (N, H) @ (H, K) + (K,) -> (N, K)
+        Y_hat = softmax(Z2)  # (N, K)
     return Y_hat, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "Y_hat": Y_hat}
 
 
@@ -452,7 +452,7 @@ def backward(
 
     Args:
         cache (dict[str, Tensor]): the cache :func:`forward` returned.
-        y (Tensor): integer class labels in ``[0, O - 1]``.
+        y (Tensor): integer class labels in ``[0, K - 1]``.
         params (dict[str, Tensor]): the parameters the forward pass used
             (only ``W2`` is read, to send the gradient back through layer 2).
         activation (str): the activation the forward pass used. Default: ``"relu"``.
@@ -460,7 +460,7 @@ def backward(
     Shape:
         - y: :math:`(N,)`; cache and params as in :func:`forward`.
         - Output: gradients of the same shapes as the parameters:
-          W1 :math:`(H, D)`, b1 :math:`(H,)`, W2 :math:`(O, H)`, b2 :math:`(O,)`.
+          W1 :math:`(H, D)`, b1 :math:`(H,)`, W2 :math:`(K, H)`, b2 :math:`(K,)`.
 
     Returns:
         dict[str, Tensor]: ``{"W1", "b1", "W2", "b2"}``, the gradient of the
@@ -482,10 +482,10 @@ def backward(
     Z1, A1 = cache["Z1"], cache["A1"]
     W2 = params["W2"]
     with torch.no_grad():
-        dZ2 = cross_entropy_grad(cache["Y_hat"], y)  # (N, O)
-        dW2 = dZ2.T @ A1  # (O, N) @ (N, H) -> (O, H)
-        db2 = dZ2.sum(dim=0)  # (O,): b2 was added to every row
-        dA1 = dZ2 @ W2  # (N, O) @ (O, H) -> (N, H)
+        dZ2 = cross_entropy_grad(cache["Y_hat"], y)  # (N, K)
+        dW2 = dZ2.T @ A1  # (K, N) @ (N, H) -> (K, H)
+        db2 = dZ2.sum(dim=0)  # (K,): b2 was added to every row
+        dA1 = dZ2 @ W2  # (N, K) @ (K, H) -> (N, H)
         dZ1 = dA1 * f_prime(Z1)  # (N, H), element-wise: f acts element-wise
         dW1 = dZ1.T @ X  # (H, N) @ (N, D) -> (H, D)
         db1 = dZ1.sum(dim=0)  # (H,)
@@ -540,7 +540,7 @@ def accuracy(Y_hat: Tensor, y: Tensor) -> float:
         y (Tensor): integer class labels.
 
     Shape:
-        - Y_hat: :math:`(N, O)`, y: :math:`(N,)`.
+        - Y_hat: :math:`(N, K)`, y: :math:`(N,)`.
 
     Returns:
         float: accuracy in :math:`[0, 1]`.
@@ -552,7 +552,7 @@ def accuracy(Y_hat: Tensor, y: Tensor) -> float:
     """
     Y_hat = _check_logits(Y_hat, "Y_hat")
     if Y_hat.shape[0] == 0:
-        raise ValueError("expected at least one example, got Y_hat of shape (0, O)")
+        raise ValueError("expected at least one example, got Y_hat of shape (0, K)")
     y = _check_labels(y, *Y_hat.shape)
     return (Y_hat.argmax(dim=1) == y).double().mean().item()
 
@@ -563,13 +563,19 @@ class TrainResult(NamedTuple):
     Attributes:
         params (dict[str, Tensor]): the final ``W1, b1, W2, b2``.
         history (dict[str, list[float]]): ``"train_loss"``, ``"train_accuracy"``
-            and, when test data were given, ``"test_loss"``, ``"test_accuracy"``;
+            and, when validation data were given, ``"val_loss"``, ``"val_accuracy"``;
             entry ``k`` is measured after ``k`` updates, so entry 0 is at the
             initial parameters. Each list has ``num_epochs + 1`` entries.
+        best_epoch (int | None): the number of updates ``k`` with the lowest
+            validation loss (the first such ``k``), or ``None`` without validation data.
+        best_params (dict[str, Tensor] | None): the parameters after
+            ``best_epoch`` updates, or ``None`` without validation data.
     """
 
     params: dict[str, Tensor]
     history: dict[str, list[float]]
+    best_epoch: int | None = None
+    best_params: dict[str, Tensor] | None = None
 
 
 def train_gradient_descent(
@@ -580,65 +586,71 @@ def train_gradient_descent(
     num_epochs: int,
     activation: str = "relu",
     *,
-    X_test: Tensor | None = None,
-    y_test: Tensor | None = None,
+    X_val: Tensor | None = None,
+    y_val: Tensor | None = None,
 ) -> TrainResult:
     r"""Full-batch gradient descent with hand-written gradients: :math:`\theta \leftarrow \theta - \eta\, \nabla_\theta \mathcal L`.
 
     Each epoch runs :func:`forward` and :func:`backward` on the whole training
     set and updates all four parameters. Losses and accuracies are recorded
-    before the first update and after every update.
+    before the first update and after every update. With validation data, the
+    parameters at the epoch of lowest validation loss are kept as well, so the
+    epoch can be chosen on validation and the test split touched once, with
+    those parameters.
 
     Args:
         X (Tensor): training inputs.
-        y (Tensor): training labels in ``[0, O - 1]``.
+        y (Tensor): training labels in ``[0, K - 1]``.
         params (dict[str, Tensor]): initial parameters (copied, not modified).
         lr (float): learning rate :math:`\eta > 0`.
         num_epochs (int): number of updates, a positive int.
         activation (str): ``"sigmoid"``, ``"tanh"`` or ``"relu"``. Default: ``"relu"``.
-        X_test (Tensor, optional): held-out inputs, only evaluated.
-        y_test (Tensor, optional): held-out labels; give both or neither.
+        X_val (Tensor, optional): validation inputs, only evaluated.
+        y_val (Tensor, optional): validation labels; give both or neither.
 
     Shape:
-        - X: :math:`(N, D)`, y: :math:`(N,)`; X_test: :math:`(M, D)`, y_test: :math:`(M,)`.
+        - X: :math:`(N, D)`, y: :math:`(N,)`; X_val: :math:`(M, D)`, y_val: :math:`(M,)`.
         - params as in :func:`forward`.
 
     Returns:
-        TrainResult: ``(params, history)``.
+        TrainResult: ``(params, history, best_epoch, best_params)``.
 
     Raises:
         TypeError: if an argument has the wrong type.
         ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not finite;
             ``Invalid num_epochs: 0 ...``; mismatched shapes or labels out of range;
-            only one of ``X_test``, ``y_test`` given.
+            only one of ``X_val``, ``y_val`` given.
 
-    Book section: {ref}`chap-backprop`, equation ``eq-backprop-gd``.
+    Book section: {ref}`sec-backprop-training`, equation ``eq-backprop-gd``.
     """
     X = _check_X(X)
-    _, _, O = _check_params(params, X)  # noqa: E741
-    y = _check_labels(y, X.shape[0], O)
+    _, _, K = _check_params(params, X)
+    y = _check_labels(y, X.shape[0], K)
     lr = _check_lr(lr)
     num_epochs = _check_positive_int(num_epochs, "num_epochs")
     activation = _check_activation(activation)
-    if (X_test is None) != (y_test is None):
-        raise ValueError("give both X_test and y_test, or neither")
-    if X_test is not None:
-        X_test = _check_X(X_test)
-        _check_params(params, X_test)
-        y_test = _check_labels(y_test, X_test.shape[0], O)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val, or neither")
+    if X_val is not None:
+        X_val = _check_X(X_val)
+        _check_params(params, X_val)
+        y_val = _check_labels(y_val, X_val.shape[0], K)
 
     params = {k: params[k].detach().clone() for k in PARAM_NAMES}
     history: dict[str, list[float]] = {"train_loss": [], "train_accuracy": []}
-    if X_test is not None:
-        history.update(test_loss=[], test_accuracy=[])
+    if X_val is not None:
+        history.update(val_loss=[], val_accuracy=[])
+    best: dict[str, object] = {"epoch": None, "params": None}
 
     def record(cache: dict[str, Tensor]) -> None:
         history["train_loss"].append(cross_entropy_loss(cache["Z2"], y).item())
         history["train_accuracy"].append(accuracy(cache["Y_hat"], y))
-        if X_test is not None:
-            Y_hat_test, cache_test = forward(X_test, params, activation)
-            history["test_loss"].append(cross_entropy_loss(cache_test["Z2"], y_test).item())
-            history["test_accuracy"].append(accuracy(Y_hat_test, y_test))
+        if X_val is not None:
+            Y_hat_val, cache_val = forward(X_val, params, activation)
+            history["val_loss"].append(cross_entropy_loss(cache_val["Z2"], y_val).item())
+            history["val_accuracy"].append(accuracy(Y_hat_val, y_val))
+            if best["epoch"] is None or history["val_loss"][-1] < min(history["val_loss"][:-1]):
+                best.update(epoch=len(history["val_loss"]) - 1, params=dict(params))  # tensors are never modified in place
 
     for _ in range(num_epochs):
         _, cache = forward(X, params, activation)
@@ -648,4 +660,4 @@ def train_gradient_descent(
             params = {k: params[k] - lr * grads[k] for k in PARAM_NAMES}  # one step for every parameter
     _, cache = forward(X, params, activation)
     record(cache)  # after the last update
-    return TrainResult(params, history)
+    return TrainResult(params, history, best["epoch"], best["params"])
