@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -180,6 +182,44 @@ def test_not_zeroing_gradients_equals_summing_all_gradients_so_far():
     bug = fit_autograd(data.X, data.y, lr=lr, num_epochs=10, zero_grad=False)
     torch.testing.assert_close(bug.weight, weight)
     torch.testing.assert_close(bug.bias, bias)
+
+
+
+def _theta_and_hessian(data):
+    X_tilde = torch.cat([data.X, torch.ones(data.X.shape[0], 1, dtype=data.X.dtype)], dim=1)  # (N, D + 1)
+    hessian = 2.0 / data.X.shape[0] * X_tilde.T @ X_tilde  # (D + 1, D + 1), eq-linreg-hessian
+    weight, bias = least_squares(data.X, data.y)
+    theta_star = torch.cat([weight.T, bias.unsqueeze(0)], dim=0)  # (D + 1, 1)
+    return theta_star, hessian
+
+
+def test_not_zeroing_gradients_is_an_undamped_oscillator():
+    # eq-linreg-no-reset: e_{t+1} - 2 e_t + e_{t-1} = -lr H e_t, with e_t = Theta_t - Theta*.
+    data, lr = _problem(seed=4)
+    theta_star, hessian = _theta_and_hessian(data)
+
+    def error_after(updates):
+        fit = fit_autograd(data.X, data.y, lr=lr, num_epochs=updates, zero_grad=False)
+        return torch.cat([fit.weight.T, fit.bias.unsqueeze(0)], dim=0) - theta_star  # (D + 1, 1)
+
+    for t in (1, 5, 12):
+        e_prev, e_t, e_next = error_after(t), error_after(t + 1), error_after(t + 2)
+        torch.testing.assert_close(e_next - 2 * e_t + e_prev, -lr * hessian @ e_t)
+
+
+@pytest.mark.parametrize("factor", [0.5, 1.0, 1.9])
+def test_excess_loss_shrinks_by_rho_squared(factor):
+    # Exercise ex-linreg-3: the error shrinks by rho = max |1 - lr lambda| per step, the excess loss by rho^2.
+    data, _ = _problem(seed=5)
+    theta_star, hessian = _theta_and_hessian(data)
+    eigenvalues = torch.linalg.eigvalsh(hessian)
+    lr = factor / eigenvalues[-1].item()
+    rho = (1 - lr * eigenvalues).abs().max().item()
+    loss_star = mse_loss(predict(data.X, theta_star[:-1].T, theta_star[-1]), data.y).item()
+    num_epochs = round(math.log(1e-8) / math.log(rho**2))  # until the excess has shrunk by about 1e-8
+    losses = fit_gradient_descent(data.X, data.y, lr=lr, num_epochs=num_epochs).losses
+    excess = torch.tensor(losses, dtype=torch.float64) - loss_star
+    assert excess[-1] / excess[-2] == pytest.approx(rho**2, rel=1e-3)
 
 
 # ---------------------------------------------------------------- validation

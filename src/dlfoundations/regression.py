@@ -89,7 +89,7 @@ def _check_num_epochs(num_epochs: object) -> int:
 
 def _initial_params(X: Tensor, y: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, Tensor]:
     O, D = y.shape[1], X.shape[1]  # noqa: E741
-    # Zeros by default: deterministic, and the MSE is convex, so any start reaches the same minimum.
+    # Zeros by default: deterministic, and the MSE is convex, so any start reaches its minimum value.
     weight = torch.zeros(O, D, dtype=X.dtype) if weight is None else weight.detach().clone()
     bias = torch.zeros(O, dtype=X.dtype) if bias is None else bias.detach().clone()
     _check_params(X, weight, bias, O)
@@ -248,7 +248,9 @@ def fit_autograd(
         num_epochs (int): number of updates, a positive int.
         zero_grad (bool): reset ``.grad`` after every update. ``False``
             reproduces the classic bug: each step then uses the *sum* of all
-            gradients so far. Default: ``True``.
+            gradients so far, heavy-ball momentum with coefficient 1, whose
+            error oscillates without damping (``eq-linreg-no-reset``).
+            Default: ``True``.
         weight (Tensor, optional): initial weight; copied, not modified. Default: zeros.
         bias (Tensor, optional): initial bias; copied, not modified. Default: zeros.
 
