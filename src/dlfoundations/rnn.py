@@ -6,7 +6,8 @@ and uses PyTorch's parameter names, shapes and gate order, so a ``state_dict``
 of :class:`torch.nn.RNNCell`, :class:`torch.nn.LSTMCell` or
 :class:`torch.nn.LSTM` loads into the book's modules and gives the same outputs:
 
-- :func:`rnn_cell`, :class:`RNNCell`: :math:`\mathbf h_t = \tanh(\mathbf x_t W_{ih}^\top + \mathbf b_{ih} + \mathbf h_{t-1} W_{hh}^\top + \mathbf b_{hh})`.
+- :func:`rnn_cell`, :class:`RNNCell`: :math:`\mathbf h_t = \tanh(W_{ih}\mathbf x_t + \mathbf b_{ih} + W_{hh}\mathbf h_{t-1} + \mathbf b_{hh})`,
+  for every sequence of the batch at once (one sequence per row).
 - :func:`lstm_cell`, :class:`LSTMCell`: the LSTM step with input, forget and
   output gates; the stacked weights hold the gates in the order i, f, g, o.
 - :class:`LSTM`: the LSTM cell run over a whole sequence ``(N, T, D)``.
@@ -93,7 +94,11 @@ def rnn_cell(
     bias_ih: Tensor | None = None,
     bias_hh: Tensor | None = None,
 ) -> Tensor:
-    r"""One step of an Elman RNN: :math:`\mathbf h_t = \tanh(\mathbf x_t W_{ih}^\top + \mathbf b_{ih} + \mathbf h_{t-1} W_{hh}^\top + \mathbf b_{hh})`.
+    r"""One step of an Elman RNN: :math:`\mathbf h_t = \tanh(W_{ih}\mathbf x_t + \mathbf b_{ih} + W_{hh}\mathbf h_{t-1} + \mathbf b_{hh})`.
+
+    The batch holds one sequence per row, so the code computes
+    ``x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh``: the formula for
+    every row, transposed.
 
     Args:
         x (Tensor): the inputs :math:`\mathbf x_t` of one step.
@@ -223,7 +228,7 @@ class _CellBase(nn.Module):
 
 
 class RNNCell(_CellBase):
-    r"""An Elman RNN cell, :func:`rnn_cell` as a module: :math:`\mathbf h' = \tanh(\mathbf x W_{ih}^\top + \mathbf b_{ih} + \mathbf h W_{hh}^\top + \mathbf b_{hh})`.
+    r"""An Elman RNN cell, :func:`rnn_cell` as a module: :math:`\mathbf h' = \tanh(W_{ih}\mathbf x + \mathbf b_{ih} + W_{hh}\mathbf h + \mathbf b_{hh})`.
 
     Parameter names, shapes and initialisation are those of
     :class:`torch.nn.RNNCell` (with ``nonlinearity="tanh"``), so
@@ -518,13 +523,13 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
     Args:
         model (nn.Module): maps ``(N, T, 1)`` windows to ``(N, 1)`` next values.
         context (Tensor): the last observed values, a 1-D series of length :math:`T`.
-        num_steps (int): how many values :math:`K \ge 1` to predict.
+        num_steps (int): how many values :math:`M \ge 1` to predict.
 
     Shape:
-        - context: :math:`(T,)`. Output: :math:`(K,)`.
+        - context: :math:`(T,)`. Output: :math:`(M,)`.
 
     Returns:
-        Tensor: the predictions :math:`\hat s_{t+1}, \dots, \hat s_{t+K}`.
+        Tensor: the predictions :math:`\hat s_{t+1}, \dots, \hat s_{t+M}`.
 
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``, ``context`` not a
@@ -539,24 +544,24 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
     context = _check_tensor(context, "context")
     if context.ndim != 1 or context.shape[0] == 0:
         raise ValueError(f"expected context of shape (T,) with T >= 1, got {tuple(context.shape)}")
-    K = _check_int(num_steps, "num_steps", 1)
+    M = _check_int(num_steps, "num_steps", 1)
     was_training = model.training
     model.eval()
     window = context.clone()  # (T,)
     predictions = []
     with torch.no_grad():
-        for _ in range(K):
+        for _ in range(M):
             y_hat = model(window.view(1, -1, 1))  # (T,) -> (1, T, 1) -> (1, 1)
             if y_hat.shape != (1, 1):
                 raise ValueError(f"expected the model to return shape (1, 1) per window, got {tuple(y_hat.shape)}")
             predictions.append(y_hat[0, 0])
             window = torch.cat([window[1:], y_hat[0]])  # drop the oldest value, append the prediction: (T,)
     model.train(was_training)
-    return torch.stack(predictions)  # (K,)
+    return torch.stack(predictions)  # (M,)
 
 
 def hidden_grad_norms(cell: RNNCell | LSTMCell, X: Tensor) -> Tensor:
-    r"""The norms :math:`\lVert \partial \mathcal L / \partial \mathbf h_t \rVert_2` for :math:`t = 1, \dots, T`, with :math:`\mathcal L = \sum_{n, j} h_{T, nj}`.
+    r"""The norms :math:`\lVert \partial \mathcal L / \partial \mathbf h_t \rVert_2` for :math:`t = 1, \dots, T`, with :math:`\mathcal L` the sum of every entry of :math:`\mathbf h_T` over the batch.
 
     Runs ``cell`` over ``X`` from zero states, keeps every hidden state, and
     asks autograd for the gradient of a loss on the last one with respect to

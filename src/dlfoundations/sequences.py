@@ -5,7 +5,7 @@ Both draw all of their randomness from an explicit :class:`torch.Generator`
 ``torch.equal`` tensors. Shapes are batch-first, ``(N, T, D)``, as
 ``nn.LSTM(batch_first=True)`` reads them.
 
-- :func:`noisy_periodic_series`: :math:`s_t = \sum_k a_k \sin(2\pi t / p_k) + \varepsilon_t`.
+- :func:`noisy_periodic_series`: :math:`s_t = \sum_q a_q \sin(2\pi t / p_q) + \varepsilon_t`.
 - :func:`make_windows`: the series as (window of :math:`T` values → next value) pairs.
 - :func:`adding_problem`: sequences of (value, marker) pairs whose target is
   the sum of the two marked values (Hochreiter & Schmidhuber, 1997).
@@ -54,7 +54,7 @@ def noisy_periodic_series(
     dtype: torch.dtype = torch.float32,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    r"""A sum of sines plus Gaussian noise: :math:`s_t = \sum_k a_k \sin(2\pi t / p_k) + \varepsilon_t`, :math:`\varepsilon_t \sim \mathcal N(0, \sigma^2)`.
+    r"""A sum of sines plus Gaussian noise: :math:`s_t = \sum_q a_q \sin(2\pi t / p_q) + \varepsilon_t`, :math:`\varepsilon_t \sim \mathcal N(0, \sigma^2)`.
 
     The time index runs over :math:`t = 0, \dots, L-1`. Only the noise is
     random; it is drawn from ``generator`` in one call, so the same seed gives
@@ -62,8 +62,8 @@ def noisy_periodic_series(
 
     Args:
         num_steps (int): length :math:`L \ge 1` of the series.
-        periods (Sequence[float]): periods :math:`p_k > 0`, in steps. Default: ``(25.0, 9.0)``.
-        amplitudes (Sequence[float]): amplitudes :math:`a_k`, one per period. Default: ``(1.0, 0.5)``.
+        periods (Sequence[float]): periods :math:`p_q > 0`, in steps. Default: ``(25.0, 9.0)``.
+        amplitudes (Sequence[float]): amplitudes :math:`a_q`, one per period. Default: ``(1.0, 0.5)``.
         noise_std (float): :math:`\sigma \ge 0`. Default: 0.1.
         dtype (torch.dtype): floating dtype of the result. Default: ``torch.float32``.
         generator (torch.Generator | None): source of the noise. Default: ``None``
@@ -94,7 +94,7 @@ def noisy_periodic_series(
     dtype = _check_dtype(dtype)
     generator = _check_generator(generator)
     t = torch.arange(L, dtype=dtype)  # (L,)
-    clean = sum(ak * torch.sin(2 * math.pi * t / pk) for ak, pk in zip(a, p))  # (L,)
+    clean = sum(aq * torch.sin(2 * math.pi * t / pq) for aq, pq in zip(a, p))  # (L,)
     return clean + noise_std * torch.randn(L, generator=generator, dtype=dtype)
 
 
@@ -167,9 +167,11 @@ def adding_problem(
             ``generator`` not a ``torch.Generator``.
         ValueError: if ``num_samples < 1`` or ``seq_len < 2``.
 
-    Reference: Hochreiter & Schmidhuber (1997), section 5.4, experiment 4
-    (they place the first marker among the first ten steps; the two halves
-    used here follow later benchmarks). Book section {ref}`sec-rnn-adding`.
+    Reference: Hochreiter & Schmidhuber (1997), section 5.4, experiment 4.
+    There the values lie in :math:`[-1, 1]`, the first marker falls among the
+    first ten steps and the second in the first half as well, the lengths vary
+    and the target is rescaled; one marker per half, as here, follows later
+    benchmarks. Book section {ref}`sec-rnn-adding`.
     """
     N = _check_int(num_samples, "num_samples", 1)
     T = _check_int(seq_len, "seq_len", 2)
