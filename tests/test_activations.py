@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -102,8 +104,8 @@ def test_softmax_jacobian_equals_autograd_1d():
 
 def test_softmax_jacobian_equals_autograd_batched():
     Z = torch.randn(4, 5, generator=make_generator(8), dtype=torch.float64)
-    J = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, -1), Z)  # (N, C, N, C)
-    blocks = torch.stack([J[i, :, i, :] for i in range(Z.shape[0])])  # (N, C, C)
+    J = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, -1), Z)  # (N, K, N, K)
+    blocks = torch.stack([J[i, :, i, :] for i in range(Z.shape[0])])  # (N, K, K)
     torch.testing.assert_close(act.softmax_jacobian(Z), blocks)
     # Rows do not interact: the off-diagonal blocks are zero.
     assert J[0, :, 1, :].abs().max() == 0
@@ -132,5 +134,19 @@ def test_input_validation():
         act.softmax(torch.zeros(2, 3), dim=1.0)
     with pytest.raises(ValueError, match="at least 1 dimension, got a 0-d tensor"):
         act.softmax(torch.tensor(1.0))
-    with pytest.raises(ValueError, match=r"expected x of shape \(C,\) or \(N, C\), got \(2, 3, 4\)"):
+    with pytest.raises(ValueError, match=r"expected x of shape \(K,\) or \(N, K\), got \(2, 3, 4\)"):
         act.softmax_jacobian(torch.zeros(2, 3, 4))
+
+
+def test_sigmoid_float32_ends_as_the_docstring_says():
+    # 1 from the first float32 at or above 24 ln 2 (where 1 + e^{-x} rounds to 1), as torch.sigmoid;
+    # 0 only where e^{-|x|} underflows, while torch.sigmoid is 0 already where its e^{-x} overflows.
+    one_at = torch.tensor(24 * math.log(2), dtype=torch.float32)
+    if one_at.item() < 24 * math.log(2):
+        one_at = torch.nextafter(one_at, torch.tensor(math.inf))
+    below = torch.nextafter(one_at, torch.tensor(0.0))
+    assert act.sigmoid(one_at).item() == 1.0 and torch.sigmoid(one_at).item() == 1.0
+    assert act.sigmoid(below).item() < 1.0 and torch.sigmoid(below).item() < 1.0
+    x = torch.tensor(-95.0)
+    assert torch.sigmoid(x).item() == 0.0 and act.sigmoid(x).item() > 0.0
+    assert act.sigmoid(torch.tensor(-104.0)).item() == 0.0

@@ -93,10 +93,10 @@ def _pair(seed, shape=(12, 3)):
     )
 
 
-def _classification(seed, N=10, C=5, scale=3.0):
+def _classification(seed, N=10, K=5, scale=3.0):
     g = make_generator(seed)
-    Z = scale * torch.randn(N, C, generator=g, dtype=torch.float64)
-    y = torch.randint(0, C, (N,), generator=g)
+    Z = scale * torch.randn(N, K, generator=g, dtype=torch.float64)
+    y = torch.randint(0, K, (N,), generator=g)
     return Z, y
 
 
@@ -208,7 +208,7 @@ def test_elementwise_losses_validate(fn):
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_log_softmax_equals_pytorch(dim):
-    Z, _ = _classification(9, N=6, C=4)
+    Z, _ = _classification(9, N=6, K=4)
     torch.testing.assert_close(log_softmax(Z, dim), F.log_softmax(Z, dim=dim))
 
 
@@ -294,27 +294,27 @@ def test_cross_entropy_grad_catches_a_wrong_variant():
 
 def test_cross_entropy_grad_via_softmax_jacobian():
     # The chain rule through the softmax Jacobian (eq-loss-chain) gives the same (Y_hat - Y) rows.
-    Z, y = _classification(18, N=4, C=3)
+    Z, y = _classification(18, N=4, K=3)
     y_hat = torch.softmax(Z, dim=1)
-    dL_dy_hat = -F.one_hot(y, 3).to(Z.dtype) / y_hat  # (N, C): d(-log y_hat_y)/d y_hat
-    J = softmax_jacobian(Z)  # (N, C, C)
-    chain = (J.transpose(1, 2) @ dL_dy_hat.unsqueeze(2)).squeeze(2)  # (N, C, C) @ (N, C, 1) -> (N, C)
+    dL_dy_hat = -F.one_hot(y, 3).to(Z.dtype) / y_hat  # (N, K): d(-log y_hat_y)/d y_hat
+    J = softmax_jacobian(Z)  # (N, K, K)
+    chain = (J.transpose(1, 2) @ dL_dy_hat.unsqueeze(2)).squeeze(2)  # (N, K, K) @ (N, K, 1) -> (N, K)
     torch.testing.assert_close(chain, cross_entropy_grad(Z, y, "sum"))
 
 
 def test_class_target_validation():
     Z = torch.zeros(3, 4)
-    with pytest.raises(ValueError, match=r"class indices in \[0, 4\) for C=4, got 7 at index 1"):
+    with pytest.raises(ValueError, match=r"class indices in \[0, 4\) for K=4 classes, got 7 at index 1"):
         cross_entropy(Z, torch.tensor([0, 7, 1]))
-    with pytest.raises(ValueError, match=r"class indices in \[0, 4\) for C=4, got -1 at index 2"):
+    with pytest.raises(ValueError, match=r"class indices in \[0, 4\) for K=4 classes, got -1 at index 2"):
         nll_loss(Z, torch.tensor([0, 1, -1]))
     with pytest.raises(TypeError, match="class indices of dtype torch.int64, got dtype torch.float32"):
         cross_entropy(Z, torch.tensor([0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match=r"expected y of shape \(3,\), got \(3, 1\)"):
         cross_entropy(Z, torch.tensor([[0], [1], [2]]))
-    with pytest.raises(ValueError, match=r"cross_entropy expected Z of shape \(N, C\), got \(4,\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy expected Z of shape \(N, K\), got \(4,\)"):
         cross_entropy(torch.zeros(4), torch.tensor([1]))
-    with pytest.raises(ValueError, match=r"nll_loss expected log_y_hat of shape \(N, C\), got \(2, 3, 4\)"):
+    with pytest.raises(ValueError, match=r"nll_loss expected log_y_hat of shape \(N, K\), got \(2, 3, 4\)"):
         nll_loss(torch.zeros(2, 3, 4), torch.tensor([1, 0]))
     with pytest.raises(TypeError, match="cross_entropy expected Z to be a floating tensor, got dtype torch.int64"):
         cross_entropy(torch.zeros(3, 4, dtype=torch.int64), torch.tensor([0, 1, 2]))

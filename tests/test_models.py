@@ -181,12 +181,12 @@ def test_mlp_is_deterministic_under_a_seed():
 # ---------------------------------------------------------------- one-hot
 
 
-@pytest.mark.parametrize(("N", "C"), [(1, 1), (10, 3), (50, 7)])
-def test_one_hot_equals_pytorch(N, C):
-    y = torch.randint(0, C, (N,), generator=make_generator(N + C))
-    out = one_hot(y, C)
+@pytest.mark.parametrize(("N", "K"), [(1, 1), (10, 3), (50, 7)])
+def test_one_hot_equals_pytorch(N, K):
+    y = torch.randint(0, K, (N,), generator=make_generator(N + K))
+    out = one_hot(y, K)
     assert out.dtype == torch.int64
-    assert torch.equal(out, F.one_hot(y, C))
+    assert torch.equal(out, F.one_hot(y, K))
     assert torch.equal(out.argmax(dim=1), y)
 
 

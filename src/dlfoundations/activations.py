@@ -186,7 +186,7 @@ def gelu(x: Tensor) -> Tensor:
 
     Note:
         The tanh approximation (``F.gelu(x, approximate="tanh")``) differs
-        from this by up to about :math:`10^{-3}`.
+        from this by at most about :math:`5 \times 10^{-4}`.
 
     Reference: Hendrycks and Gimpel (2016), section 2. Book: equation
     ``eq-models-gelu`` in {ref}`sec-models-activations`.
@@ -233,10 +233,20 @@ def sigmoid(x: Tensor) -> Tensor:
         x (Tensor): input, floating.
 
     Shape:
-        - Input: :math:`(*)`. Output: :math:`(*)`, values in :math:`(0, 1)`.
+        - Input: :math:`(*)`. Output: :math:`(*)`, values in :math:`[0, 1]`.
 
     Returns:
-        Tensor: equal to ``torch.sigmoid(x)``.
+        Tensor: equal to ``torch.sigmoid(x)`` (to round-off), except where
+        ``torch.sigmoid`` has already reached 0 (see the Note).
+
+    Note:
+        Mathematically :math:`\sigma(x) \in (0, 1)`, but rounding reaches the
+        ends: in float32 the result is exactly 1 from :math:`x = 24 \ln 2
+        \approx 16.64` on (where :math:`1 + e^{-x}` rounds to 1), as with
+        ``torch.sigmoid``, and exactly 0 below about :math:`-103.97` (where
+        :math:`e^{-|x|}` underflows). ``torch.sigmoid`` is 0 already below
+        about :math:`-88.72`, where its :math:`e^{-x}` overflows, so the two
+        differ there. {ref}`sec-loss-bce` measures both thresholds.
 
     Raises:
         TypeError: if ``x`` is not a floating tensor.
@@ -334,7 +344,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
         dim (int): the dimension to normalise over. Default: -1.
 
     Shape:
-        - Input: any shape with at least one dimension, e.g. :math:`(N, C)`.
+        - Input: any shape with at least one dimension, e.g. :math:`(N, K)`.
         - Output: the same shape; entries along ``dim`` are positive and sum to 1.
 
     Returns:
@@ -365,8 +375,8 @@ def softmax_jacobian(x: Tensor) -> Tensor:
         x (Tensor): the logits, floating, 1-D or 2-D.
 
     Shape:
-        - Input: :math:`(C,)` or :math:`(N, C)`.
-        - Output: :math:`(C, C)` or :math:`(N, C, C)`.
+        - Input: :math:`(K,)` or :math:`(N, K)`.
+        - Output: :math:`(K, K)` or :math:`(N, K, K)`.
 
     Returns:
         Tensor: the Jacobian(s); equal to
@@ -381,7 +391,7 @@ def softmax_jacobian(x: Tensor) -> Tensor:
     """
     _check_input(x)
     if x.ndim not in (1, 2):
-        raise ValueError(f"expected x of shape (C,) or (N, C), got {tuple(x.shape)}")
-    s = softmax(x, dim=-1)  # (C,) or (N, C)
-    outer = s.unsqueeze(-1) * s.unsqueeze(-2)  # (..., C, 1) * (..., 1, C) -> (..., C, C)
-    return torch.diag_embed(s) - outer  # (..., C, C)
+        raise ValueError(f"expected x of shape (K,) or (N, K), got {tuple(x.shape)}")
+    s = softmax(x, dim=-1)  # (K,) or (N, K)
+    outer = s.unsqueeze(-1) * s.unsqueeze(-2)  # (..., K, 1) * (..., 1, K) -> (..., K, K)
+    return torch.diag_embed(s) - outer  # (..., K, K)

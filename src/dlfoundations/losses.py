@@ -90,7 +90,9 @@ def mse_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         ValueError: if their shapes differ (unlike PyTorch, no broadcasting:
             the message names both shapes), or ``reduction`` is unknown.
 
-    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-mse``.
+    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-mse``;
+    {ref}`sec-loss-likelihood` derives it as the Gaussian negative
+    log-likelihood, equation ``eq-loss-nll-gaussian``.
     """
     check_same_shape(y_hat, y, "mse_loss")
     if reduction not in _REDUCTIONS:
@@ -137,21 +139,21 @@ def _check_logits_2d(Z: object, arg_name: str, name: str) -> Tensor:
         raise TypeError(f"{name} expected {arg_name} to be a torch.Tensor, got {type(Z).__name__}")
     _check_floating(Z, arg_name, name)
     if Z.ndim != 2:
-        raise ValueError(f"{name} expected {arg_name} of shape (N, C), got {tuple(Z.shape)}")
+        raise ValueError(f"{name} expected {arg_name} of shape (N, K), got {tuple(Z.shape)}")
     return Z
 
 
-def _check_class_targets(y: object, N: int, C: int, name: str) -> Tensor:
+def _check_class_targets(y: object, N: int, K: int, name: str) -> Tensor:
     if not isinstance(y, Tensor):
         raise TypeError(f"{name} expected y to be a torch.Tensor, got {type(y).__name__}")
     if y.dtype != torch.int64:
         raise TypeError(f"{name} expected y to hold class indices of dtype torch.int64, got dtype {y.dtype}")
     if y.shape != (N,):
         raise ValueError(f"{name} expected y of shape ({N},), got {tuple(y.shape)}")
-    bad = ((y < 0) | (y >= C)).nonzero()
+    bad = ((y < 0) | (y >= K)).nonzero()
     if bad.numel() > 0:
         i = int(bad[0, 0])
-        raise ValueError(f"{name} expected class indices in [0, {C}) for C={C}, got {int(y[i])} at index {i}")
+        raise ValueError(f"{name} expected class indices in [0, {K}) for K={K} classes, got {int(y[i])} at index {i}")
     return y
 
 
@@ -183,7 +185,8 @@ def l1_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         ValueError: if the shapes differ or ``reduction`` is unknown.
 
     Reference: Goodfellow et al. (2016), section 6.2.1.2. Book: equation
-    ``eq-loss-l1`` in {ref}`sec-loss-regression`.
+    ``eq-loss-l1`` in {ref}`sec-loss-regression`; the Laplace negative
+    log-likelihood, equation ``eq-loss-nll-laplace``, in {ref}`sec-loss-likelihood`.
     """
     _check_pair(y_hat, y, "l1_loss", reduction)
     return _reduce((y_hat - y).abs(), reduction)
@@ -262,7 +265,8 @@ def bce_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
             ``y_hat`` lies outside :math:`[0, 1]`.
 
     Reference: Goodfellow et al. (2016), section 6.2.2.2. Book: equation
-    ``eq-loss-bce`` in {ref}`sec-loss-bce`.
+    ``eq-loss-bce`` in {ref}`sec-loss-bce`; the Bernoulli negative
+    log-likelihood, equation ``eq-loss-nll-bernoulli``, in {ref}`sec-loss-likelihood`.
     """
     _check_pair(y_hat, y, "bce_loss", reduction)
     outside = ((y_hat < 0) | (y_hat > 1)).nonzero()
@@ -321,7 +325,7 @@ def log_softmax(Z: Tensor, dim: int = -1) -> Tensor:
         dim (int): the dimension to normalise over. Default: -1.
 
     Shape:
-        - Input: any shape with at least one dimension, e.g. :math:`(N, C)`.
+        - Input: any shape with at least one dimension, e.g. :math:`(N, K)`.
         - Output: the same shape.
 
     Returns:
@@ -344,9 +348,9 @@ def log_softmax(Z: Tensor, dim: int = -1) -> Tensor:
         raise ValueError("log_softmax expected Z with at least 1 dimension, got a 0-d tensor")
     if not -Z.ndim <= dim < Z.ndim:
         raise ValueError(f"log_softmax expected dim in [{-Z.ndim}, {Z.ndim - 1}] for a {Z.ndim}-d Z, got {dim}")
-    m = Z.amax(dim=dim, keepdim=True).detach()  # (N, 1) for (N, C); a constant shift, so no gradient needed
+    m = Z.amax(dim=dim, keepdim=True).detach()  # (N, 1) for (N, K); a constant shift, so no gradient needed
     logsumexp = m + torch.log(torch.exp(Z - m).sum(dim=dim, keepdim=True))  # (N, 1)
-    return Z - logsumexp  # (N, C)
+    return Z - logsumexp  # (N, K)
 
 
 def nll_loss(log_y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
@@ -357,12 +361,12 @@ def nll_loss(log_y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     Args:
         log_y_hat (Tensor): log-probabilities :math:`\log \hat Y`, floating,
             e.g. the output of :func:`log_softmax`.
-        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, C)`.
+        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, K)`.
         reduction (str): ``"mean"`` (divide by :math:`N`), ``"sum"`` or
             ``"none"``. Default: ``"mean"``.
 
     Shape:
-        - log_y_hat: :math:`(N, C)`.
+        - log_y_hat: :math:`(N, K)`.
         - y: :math:`(N,)`.
         - Output: a scalar, or :math:`(N,)` if ``reduction="none"``.
 
@@ -372,17 +376,17 @@ def nll_loss(log_y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     Raises:
         TypeError: if ``log_y_hat`` is not a floating tensor or ``y`` not int64.
         ValueError: if ``log_y_hat`` is not 2-D, ``y`` is not of shape
-            :math:`(N,)`, a class index is outside :math:`[0, C)` (the message
-            names the value and :math:`C`), or ``reduction`` is unknown.
+            :math:`(N,)`, a class index is outside :math:`[0, K)` (the message
+            names the value and :math:`K`), or ``reduction`` is unknown.
 
     Reference: Goodfellow et al. (2016), section 6.2.1.1. Book: equation
     ``eq-loss-ce`` in {ref}`sec-loss-softmax`.
     """
     _check_logits_2d(log_y_hat, "log_y_hat", "nll_loss")
-    N, C = log_y_hat.shape
-    _check_class_targets(y, N, C, "nll_loss")
+    N, K = log_y_hat.shape
+    _check_class_targets(y, N, K, "nll_loss")
     _check_reduction(reduction)
-    picked = log_y_hat.gather(1, y.unsqueeze(1)).squeeze(1)  # (N, C) -> (N, 1) -> (N,)
+    picked = log_y_hat.gather(1, y.unsqueeze(1)).squeeze(1)  # (N, K) -> (N, 1) -> (N,)
     return _reduce(-picked, reduction)
 
 
@@ -394,11 +398,11 @@ def cross_entropy(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
 
     Args:
         Z (Tensor): logits, floating.
-        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, C)`.
+        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, K)`.
         reduction (str): ``"mean"``, ``"sum"`` or ``"none"``. Default: ``"mean"``.
 
     Shape:
-        - Z: :math:`(N, C)`.
+        - Z: :math:`(N, K)`.
         - y: :math:`(N,)`.
         - Output: a scalar, or :math:`(N,)` if ``reduction="none"``.
 
@@ -415,7 +419,9 @@ def cross_entropy(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         indices only.
 
     Reference: Bridle (1990); Goodfellow et al. (2016), section 6.2.2.3.
-    Book: equation ``eq-loss-ce`` in {ref}`sec-loss-softmax`.
+    Book: equation ``eq-loss-ce`` in {ref}`sec-loss-softmax`; the categorical
+    negative log-likelihood, equation ``eq-loss-nll-categorical``, in
+    {ref}`sec-loss-likelihood`.
     """
     _check_logits_2d(Z, "Z", "cross_entropy")
     return nll_loss(log_softmax(Z, dim=1), y, reduction)
@@ -430,13 +436,13 @@ def cross_entropy_grad(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
 
     Args:
         Z (Tensor): logits, floating.
-        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, C)`.
+        y (Tensor): class indices, ``torch.int64``, each in :math:`[0, K)`.
         reduction (str): ``"mean"`` or ``"sum"``, the reduction of the loss
             being differentiated. Default: ``"mean"``.
 
     Shape:
-        - Z: :math:`(N, C)`. y: :math:`(N,)`.
-        - Output: :math:`(N, C)`, like ``Z``.
+        - Z: :math:`(N, K)`. y: :math:`(N,)`.
+        - Output: :math:`(N, K)`, like ``Z``.
 
     Returns:
         Tensor: equal to ``torch.autograd.grad(cross_entropy(Z, y, reduction), Z)``.
@@ -450,11 +456,11 @@ def cross_entropy_grad(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     Book: equation ``eq-loss-ce-grad`` in {ref}`sec-loss-ce-gradient`.
     """
     _check_logits_2d(Z, "Z", "cross_entropy_grad")
-    N, C = Z.shape
-    _check_class_targets(y, N, C, "cross_entropy_grad")
+    N, K = Z.shape
+    _check_class_targets(y, N, K, "cross_entropy_grad")
     if reduction not in ("mean", "sum"):
         raise ValueError(f"cross_entropy_grad expected reduction 'mean' or 'sum', got {reduction!r}")
-    y_hat = torch.exp(log_softmax(Z, dim=1))  # (N, C), rows sum to 1
-    Y = torch.nn.functional.one_hot(y, C).to(Z.dtype)  # (N,) -> (N, C)
-    grad = y_hat - Y  # (N, C)
+    y_hat = torch.exp(log_softmax(Z, dim=1))  # (N, K), rows sum to 1
+    Y = torch.nn.functional.one_hot(y, K).to(Z.dtype)  # (N,) -> (N, K)
+    grad = y_hat - Y  # (N, K)
     return grad / N if reduction == "mean" else grad

@@ -270,11 +270,11 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
 
     Args:
         y (Tensor): class labels, ``torch.int64``, each in ``[0, num_classes)``.
-        num_classes (int): the number of classes :math:`C`.
+        num_classes (int): the number of classes :math:`K`.
 
     Shape:
         - y: :math:`(N,)`.
-        - Output: :math:`(N, C)`, ``torch.int64``.
+        - Output: :math:`(N, K)`, ``torch.int64``.
 
     Returns:
         Tensor: equal to ``torch.nn.functional.one_hot(y, num_classes)``.
@@ -293,13 +293,13 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
         raise TypeError(f"expected y of dtype torch.int64, got {y.dtype}")
     if y.ndim != 1:
         raise ValueError(f"expected y of shape (N,), got {tuple(y.shape)}")
-    C = _check_positive_int(num_classes, "num_classes")
-    bad = (y < 0) | (y >= C)
+    K = _check_positive_int(num_classes, "num_classes")
+    bad = (y < 0) | (y >= K)
     if bad.any():
         i = int(bad.nonzero()[0, 0])
-        raise ValueError(f"expected labels in [0, {C}), got label {int(y[i])} at position {i}")
-    classes = torch.arange(C, dtype=y.dtype)  # (C,)
-    return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (C,) -> (N, C)
+        raise ValueError(f"expected labels in [0, {K}), got label {int(y[i])} at position {i}")
+    classes = torch.arange(K, dtype=y.dtype)  # (K,)
+    return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (K,) -> (N, K)
 
 
 def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn.Module:
