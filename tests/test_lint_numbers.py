@@ -44,6 +44,25 @@ Why does it stop at 42?
     assert _lint(tmp_path, text) == ["97.5", "12", "0.31", "0.25", "0.9", "42"]
 
 
+def test_reads_multi_line_captions_and_alt_text(tmp_path):
+    text = """```{code-cell} ipython3
+---
+mystnb:
+  figure:
+    caption: |
+      The loss after 100 epochs
+      ends at 0.25.
+    name: fig-x
+  image:
+    alt: A curve that
+      ends after 300 epochs.
+---
+x = 1
+```
+"""
+    assert _lint(tmp_path, text) == ["100", "0.25", "300"]
+
+
 def test_skips_math_code_roles_labels_options_and_names(tmp_path):
     text = """(sec-a-1)=
 # Heading

@@ -168,6 +168,7 @@ def prose_lines(source: str) -> list[tuple[int, str]]:
     stack: list[tuple[str, bool]] = []
     in_math = False
     in_options = False  # a ``---`` YAML block at the top of a directive
+    value_indent: int | None = None  # indentation of a caption/alt key whose value may continue
     while i < len(lines):
         line = lines[i]
         n = i + 1
@@ -196,10 +197,21 @@ def prose_lines(source: str) -> list[tuple[int, str]]:
         if in_options:
             if stripped == "---":
                 in_options = False
+                value_indent = None
                 continue
+            indent = len(line) - len(line.lstrip())
+            if value_indent is not None and stripped and indent > value_indent:
+                # A continuation line of a multi-line caption or alt text (plain or ``|``/``>`` block).
+                if not skipping_below(stack):
+                    out.append((n, line))
+                continue
+            value_indent = None
             o = READER_OPTIONS.match(line)
             if o and not skipping_below(stack):
-                out.append((n, o.group(2)))
+                value = o.group(2)
+                if value.strip() not in ("|", ">", "|-", ">-"):
+                    out.append((n, value))
+                value_indent = indent
             continue
         if skipping:
             continue
