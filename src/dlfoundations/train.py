@@ -148,7 +148,7 @@ def train_one_epoch(
     loss_fn: LossFn,
     max_steps: int | None = None,
 ) -> tuple[float, int]:
-    r"""Run the five training steps, :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_B`, on every batch of ``loader`` once.
+    r"""Run the five training steps, :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_{\mathcal B}`, on every batch of ``loader`` once.
 
     Args:
         model (nn.Module): the model, put in ``train()`` mode here.
@@ -194,7 +194,7 @@ def train_one_epoch(
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
-    r"""Mean loss of ``model`` over every sample of ``loader``, in ``eval()`` mode: :math:`\frac{1}{N}\sum_b N_b \bar{\mathcal L}_b`.
+    r"""Mean loss of ``model`` over every sample of ``loader``, in ``eval()`` mode: :math:`\frac{1}{N}\sum_m B_m \bar{\mathcal L}_m`.
 
     Batch losses (means) are weighted by batch size and divided by the number
     of samples, which equals summing per-sample losses with ``reduction="sum"``
@@ -219,7 +219,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
     total_loss, num_samples = 0.0, 0
     for batch in loader:
         X, y = _check_batch(batch)
-        total_loss += loss_fn(model(X), y).item() * len(X)  # batch mean * N_b = batch sum
+        total_loss += loss_fn(model(X), y).item() * len(X)  # batch mean * B_m = batch sum
         num_samples += len(X)
     if num_samples == 0:
         raise ValueError("the evaluation loader yielded no batch: expected at least one (X, y) pair")
@@ -239,7 +239,7 @@ def fit(
     max_steps: int | None = None,
     on_improvement: Callable[[int, float], None] | None = None,
 ) -> History:
-    r"""Train ``model`` for up to ``num_epochs`` epochs of :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_B` and return the per-epoch :class:`History`.
+    r"""Train ``model`` for up to ``num_epochs`` epochs of :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_{\mathcal B}` and return the per-epoch :class:`History`.
 
     Each epoch runs :func:`train_one_epoch` (the five steps on every batch),
     then, with a ``val_loader``, :func:`evaluate` under ``torch.no_grad()``.
