@@ -91,15 +91,15 @@ def confusion_matrix(y_true: Tensor, y_pred: Tensor, num_classes: int) -> Tensor
     Args:
         y_true (Tensor): true class labels in ``[0, num_classes)``, integer dtype.
         y_pred (Tensor): predicted class labels in ``[0, num_classes)``, integer dtype.
-        num_classes (int): the number of classes :math:`C`; classes that never
+        num_classes (int): the number of classes :math:`K`; classes that never
             occur get a row and column of zeros.
 
     Shape:
         - y_true, y_pred: :math:`(N,)`.
-        - Output: :math:`(C, C)`, ``torch.int64``.
+        - Output: :math:`(K, K)`, ``torch.int64``.
 
     Returns:
-        Tensor: :math:`M`, equal to ``sklearn.metrics.confusion_matrix(y_true, y_pred, labels=range(C))``.
+        Tensor: :math:`M`, equal to ``sklearn.metrics.confusion_matrix(y_true, y_pred, labels=range(K))``.
 
     Raises:
         TypeError: if a label tensor is not of an integer dtype or ``num_classes`` not an int.
@@ -108,18 +108,18 @@ def confusion_matrix(y_true: Tensor, y_pred: Tensor, num_classes: int) -> Tensor
 
     Book section: ``sec-digits-metrics``, equation ``eq-digits-confusion``.
     """
-    C = _check_num_classes(num_classes)
-    y_true, y_pred = _check_labels(y_true, y_pred, C)
-    # Pair (j, k) gets the flat index j * C + k; counting the indices counts the pairs.
-    counts = torch.bincount(y_true * C + y_pred, minlength=C * C)  # (C * C,)
-    return counts.reshape(C, C)  # (C * C,) -> (C, C): row = true class, column = prediction
+    K = _check_num_classes(num_classes)
+    y_true, y_pred = _check_labels(y_true, y_pred, K)
+    # Pair (j, k) gets the flat index j * K + k; counting the indices counts the pairs.
+    counts = torch.bincount(y_true * K + y_pred, minlength=K * K)  # (K * K,)
+    return counts.reshape(K, K)  # (K * K,) -> (K, K): row = true class, column = prediction
 
 
 class PrecisionRecallF1(NamedTuple):
     """Per-class (or macro-averaged) precision, recall and F1, and each class's support.
 
-    With ``average=None`` the first three are ``(C,)`` float64 tensors; with
-    ``average="macro"`` they are 0-d tensors. ``support`` is always the ``(C,)``
+    With ``average=None`` the first three are ``(K,)`` float64 tensors; with
+    ``average="macro"`` they are 0-d tensors. ``support`` is always the ``(K,)``
     int64 count of true samples per class.
     """
 
@@ -148,14 +148,14 @@ def precision_recall_f1(
     :func:`confusion_matrix`: precision divides the correct predictions of class
     :math:`k` by everything predicted as :math:`k` (a column sum), recall by
     every sample that truly is :math:`k` (a row sum, the *support*). The macro
-    average is the unweighted mean over classes, :math:`\frac{1}{C}\sum_k P_k`
+    average is the unweighted mean over classes, :math:`\frac{1}{K}\sum_k P_k`
     and likewise for :math:`R` and :math:`F_1` (the mean of the per-class
     :math:`F_1`, as scikit-learn computes it, not the :math:`F_1` of the means).
 
     Args:
         y_true (Tensor): true class labels in ``[0, num_classes)``, integer dtype.
         y_pred (Tensor): predicted class labels in ``[0, num_classes)``, integer dtype.
-        num_classes (int): the number of classes :math:`C`.
+        num_classes (int): the number of classes :math:`K`.
         average (str | None): ``None`` for per-class values, ``"macro"`` for
             their unweighted mean. Default: ``None``.
         zero_division (float): the value of a ratio whose denominator is 0
@@ -163,12 +163,12 @@ def precision_recall_f1(
 
     Shape:
         - y_true, y_pred: :math:`(N,)`.
-        - Output: ``precision``, ``recall``, ``f1`` of :math:`(C,)` (``average=None``)
-          or :math:`()` (``"macro"``), float64; ``support`` of :math:`(C,)`, int64.
+        - Output: ``precision``, ``recall``, ``f1`` of :math:`(K,)` (``average=None``)
+          or :math:`()` (``"macro"``), float64; ``support`` of :math:`(K,)`, int64.
 
     Returns:
         PrecisionRecallF1: equal to ``sklearn.metrics.precision_recall_fscore_support(
-        y_true, y_pred, labels=range(C), average=average, zero_division=zero_division)``
+        y_true, y_pred, labels=range(K), average=average, zero_division=zero_division)``
         (whose ``support`` is ``None`` when averaged).
 
     Raises:
@@ -187,10 +187,10 @@ def precision_recall_f1(
         raise TypeError(f"zero_division must be a float in [0, 1], got {type(zero_division).__name__}")
     if not 0.0 <= zero_division <= 1.0:
         raise ValueError(f"zero_division must be in [0, 1], got {zero_division}")
-    M = confusion_matrix(y_true, y_pred, num_classes).double()  # (C, C)
-    true_positives = M.diagonal()  # (C,)
-    predicted = M.sum(dim=0)  # (C,): column sums, everything predicted as k
-    support = M.sum(dim=1)  # (C,): row sums, every sample of true class k
+    M = confusion_matrix(y_true, y_pred, num_classes).double()  # (K, K)
+    true_positives = M.diagonal()  # (K,)
+    predicted = M.sum(dim=0)  # (K,): column sums, everything predicted as k
+    support = M.sum(dim=1)  # (K,): row sums, every sample of true class k
     precision = _safe_divide(true_positives, predicted, zero_division)
     recall = _safe_divide(true_positives, support, zero_division)
     # F1 = 2PR / (P + R) = 2 TP / (predicted + support): the second form has no 0/0 when TP = 0 < support.
