@@ -204,9 +204,9 @@ def test_few_label_subset_is_balanced_seeded_and_nested():
 
 def test_few_label_subset_rejects_bad_input():
     y = torch.tensor([0, 0, 1])
-    with pytest.raises(ValueError, match="class 1 has 1 samples, expected at least k=2"):
+    with pytest.raises(ValueError, match="class 1 has 1 samples, expected at least num_per_class=2"):
         few_label_subset(y, 2)
-    with pytest.raises(ValueError, match=r"Invalid k: 0 \(expected >= 1\)"):
+    with pytest.raises(ValueError, match=r"Invalid num_per_class: 0 \(expected >= 1\)"):
         few_label_subset(y, 0)
     with pytest.raises(ValueError, match=r"expected y of shape \(N,\), got \(3, 1\)"):
         few_label_subset(y.unsqueeze(1), 1)

@@ -12,7 +12,7 @@ This module holds the pieces: :class:`TransferCNN`, :func:`freeze` /
 :func:`unfreeze`, :func:`replace_head`, :func:`param_groups`,
 :func:`count_trainable`, and two data helpers, :func:`select_classes` (keep
 some classes and relabel them ``0, 1, ...``) and :func:`few_label_subset`
-(``k`` seeded labels per class).
+(``num_per_class`` seeded labels per class).
 
 Book chapter: "Transfer learning and fine-tuning" (label ``chap-transfer``).
 """
@@ -60,7 +60,7 @@ def _reset_like_torch(layer: nn.Module, generator: torch.Generator | None) -> No
     # a=sqrt(5) makes the bound sqrt(6 / ((1 + 5) * fan_in)) = 1 / sqrt(fan_in).
     nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
     if layer.bias is not None:
-        fan_in = layer.weight[0].numel()  # C * K * K for a kernel, D for a linear layer
+        fan_in = layer.weight[0].numel()  # C * F * F for a kernel, D for a linear layer
         bound = 1.0 / math.sqrt(fan_in)
         nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
@@ -68,16 +68,16 @@ def _reset_like_torch(layer: nn.Module, generator: torch.Generator | None) -> No
 class TransferCNN(nn.Module):
     r"""A small digit CNN split into a backbone ``features`` and a linear ``head``: :math:`\hat Y = \text{head}(\text{features}(X))`.
 
-    ``features`` is ``Conv(1→H_1, 3, pad 1) → ReLU → Conv(H_1→H_2, 3, pad 1) →
+    ``features`` is ``Conv(1→C_1, 3, pad 1) → ReLU → Conv(C_1→C_2, 3, pad 1) →
     ReLU → MaxPool(2) → Flatten`` and maps an 8×8 image to a feature vector of
-    :math:`F = 16 H_2` numbers (``H_2`` channels of 4×4); ``head`` is
-    ``nn.Linear(F, num_classes)``. The two names are what transfer learning
+    :math:`M = 16 C_2` numbers (:math:`C_2` channels of 4×4); ``head`` is
+    ``nn.Linear(M, num_classes)``. The two names are what transfer learning
     addresses: :func:`freeze` the backbone, :func:`replace_head` the head,
     :func:`param_groups` give them different learning rates.
 
     Args:
         num_classes (int): logits per image. Default: 10.
-        hidden_channels (Sequence[int]): channels :math:`(H_1, H_2)` of the two
+        hidden_channels (Sequence[int]): channels :math:`(C_1, C_2)` of the two
             convolutions. Default: ``(16, 32)``.
         generator (torch.Generator | None): source of every initial weight
             (layers in order, each drawn as PyTorch draws it). Default: ``None``
@@ -85,12 +85,12 @@ class TransferCNN(nn.Module):
 
     Shape:
         - Input: :math:`(N, 1, 8, 8)`, floating point.
-        - ``features`` output: :math:`(N, F)` with :math:`F = 16 H_2`.
+        - ``features`` output: :math:`(N, M)` with :math:`M = 16 C_2`.
         - Output: :math:`(N, \text{num\_classes})` logits.
 
     Attributes:
         features (nn.Sequential): the backbone.
-        head (nn.Linear): the output layer, ``head.in_features == F``.
+        head (nn.Linear): the output layer, ``head.in_features == M``.
 
     Raises:
         TypeError: if a size is not an int, ``generator`` not a generator, or
@@ -110,17 +110,17 @@ class TransferCNN(nn.Module):
     ) -> None:
         super().__init__()
         num_classes = _check_int(num_classes, "num_classes", 1)
-        H1, H2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
+        C1, C2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
         _check_generator(generator)
         self.features = nn.Sequential(
-            nn.Conv2d(1, H1, kernel_size=3, padding=1),  # (N, 1, 8, 8) -> (N, H1, 8, 8)
+            nn.Conv2d(1, C1, kernel_size=3, padding=1),  # (N, 1, 8, 8) -> (N, C1, 8, 8)
             nn.ReLU(),
-            nn.Conv2d(H1, H2, kernel_size=3, padding=1),  # -> (N, H2, 8, 8)
+            nn.Conv2d(C1, C2, kernel_size=3, padding=1),  # -> (N, C2, 8, 8)
             nn.ReLU(),
-            nn.MaxPool2d(2),  # -> (N, H2, 4, 4)
-            nn.Flatten(),  # -> (N, H2 * 16)
+            nn.MaxPool2d(2),  # -> (N, C2, 4, 4)
+            nn.Flatten(),  # -> (N, M) with M = C2 * 16
         )
-        self.head = nn.Linear(H2 * (IMAGE_SIZE // 2) ** 2, num_classes)
+        self.head = nn.Linear(C2 * (IMAGE_SIZE // 2) ** 2, num_classes)
         if generator is not None:
             for layer in self.modules():
                 if isinstance(layer, (nn.Conv2d, nn.Linear)):
@@ -133,7 +133,7 @@ class TransferCNN(nn.Module):
             raise TypeError(f"expected X to be a floating torch.Tensor, got {got}")
         if X.ndim != 4 or tuple(X.shape[1:]) != (1, IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"expected X of shape (N, 1, {IMAGE_SIZE}, {IMAGE_SIZE}), got {tuple(X.shape)}")
-        return self.head(self.features(X))  # (N, 1, 8, 8) -> (N, F) -> (N, num_classes)
+        return self.head(self.features(X))  # (N, 1, 8, 8) -> (N, M) -> (N, num_classes)
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -182,20 +182,20 @@ def unfreeze(module: nn.Module) -> nn.Module:
 
 
 def replace_head(model: nn.Module, num_classes: int, generator: torch.Generator | None = None) -> nn.Module:
-    r"""Give ``model`` a new, freshly initialised head ``nn.Linear(F, num_classes)``, keeping the backbone.
+    r"""Give ``model`` a new, freshly initialised head ``nn.Linear(M, num_classes)``, keeping the backbone.
 
-    The old head's input size :math:`F` is kept, so the backbone's features
+    The old head's input size :math:`M` is kept, so the backbone's features
     feed the new head unchanged; its weights are drawn as PyTorch draws them,
     and are trainable whatever the backbone's state.
 
     Args:
         model (nn.Module): a model with an ``nn.Linear`` attribute ``head``
             (e.g. :class:`TransferCNN`); changed in place.
-        num_classes (int): outputs :math:`O` of the new head, ``>= 1``.
+        num_classes (int): outputs :math:`K` of the new head (the target's classes), ``>= 1``.
         generator (torch.Generator | None): source of the new weights. Default: ``None``.
 
     Shape:
-        - the model's output becomes :math:`(N, O)`.
+        - the model's output becomes :math:`(N, K)`.
 
     Returns:
         nn.Module: ``model`` itself.
@@ -298,8 +298,8 @@ def select_classes(X: Tensor, y: Tensor, classes: Sequence[int]) -> tuple[Tensor
             gives the new labels.
 
     Shape:
-        - Returns ``X_sub`` of ``(M, ...)`` and ``y_sub`` of ``(M,)`` (``int64``),
-          :math:`M` the number of kept samples, in their original order.
+        - Returns ``X_sub`` of ``(N', ...)`` and ``y_sub`` of ``(N',)`` (``int64``),
+          :math:`N'` the number of kept samples, in their original order.
 
     Returns:
         tuple[Tensor, Tensor]: ``(X_sub, y_sub)`` with ``y_sub`` in ``[0, len(classes))``.
@@ -333,47 +333,48 @@ def select_classes(X: Tensor, y: Tensor, classes: Sequence[int]) -> tuple[Tensor
     mask = match.any(dim=1)  # (N,)
     if not mask.any():
         raise ValueError(f"no sample has a label in {list(classes)}")
-    y_sub = match[mask].to(torch.int64).argmax(dim=1)  # (M,): position of the label in classes
+    y_sub = match[mask].to(torch.int64).argmax(dim=1)  # (N',): position of the label in classes
     return X[mask], y_sub
 
 
-def few_label_subset(y: Tensor, k: int, generator: torch.Generator | None = None) -> Tensor:
-    r"""Indices of a class-balanced labelled subset: ``k`` samples of every class in ``y``, drawn without replacement.
+def few_label_subset(y: Tensor, num_per_class: int, generator: torch.Generator | None = None) -> Tensor:
+    r"""Indices of a class-balanced labelled subset: :math:`m` = ``num_per_class`` samples of every class in ``y``, drawn without replacement.
 
-    Each class's indices are permuted with ``generator`` and the first ``k``
-    kept, so the same seed gives the same subset, and a larger ``k`` with the
-    same seed gives a superset (the first ``k`` of one permutation).
+    Each class's indices are permuted with ``generator`` and the first
+    :math:`m` kept, so the same seed gives the same subset, and a larger
+    :math:`m` with the same seed gives a superset (the first :math:`m` of one
+    permutation).
 
     Args:
         y (Tensor): integer labels, ``(N,)``.
-        k (int): labels per class, ``>= 1``.
+        num_per_class (int): labels per class :math:`m`, ``>= 1``.
         generator (torch.Generator | None): source of the draws. Default: ``None``.
 
     Shape:
-        - Returns :math:`(k K,)` ``int64`` indices into ``y``, sorted,
+        - Returns :math:`(m K,)` ``int64`` indices into ``y``, sorted,
           :math:`K` the number of distinct labels.
 
     Returns:
         Tensor: the chosen indices.
 
     Raises:
-        TypeError: if ``y`` is not an integer tensor, ``k`` not an int or
-            ``generator`` not a generator.
-        ValueError: if ``y`` is not 1-D or empty, ``k < 1``, or a class has
-            fewer than ``k`` samples (the message names it).
+        TypeError: if ``y`` is not an integer tensor, ``num_per_class`` not an
+            int or ``generator`` not a generator.
+        ValueError: if ``y`` is not 1-D or empty, ``num_per_class < 1``, or a
+            class has fewer than ``num_per_class`` samples (the message names it).
 
     Book section {ref}`sec-transfer-data`.
     """
     y = _check_labels(y)
-    k = _check_int(k, "k", 1)
+    m = _check_int(num_per_class, "num_per_class", 1)
     _check_generator(generator)
     if len(y) == 0:
         raise ValueError("y is empty: expected at least one label")
     chosen = []
     for c in torch.unique(y).tolist():
         members = torch.nonzero(y == c).flatten()  # (N_c,)
-        if len(members) < k:
-            raise ValueError(f"class {c} has {len(members)} samples, expected at least k={k}")
+        if len(members) < m:
+            raise ValueError(f"class {c} has {len(members)} samples, expected at least num_per_class={m}")
         order = torch.randperm(len(members), generator=generator)
-        chosen.append(members[order[:k]])
+        chosen.append(members[order[:m]])
     return torch.cat(chosen).sort().values
