@@ -440,3 +440,23 @@ def test_best_weights_with_the_last_optimizer_state_do_not_resume_the_run(tmp_pa
         runs[name] = fit(m, l, o, loss_fn, 3, val_loader=v, restore_best=False).val_loss
     assert runs["best.pt"] == history.val_loss[history.best_epoch + 1: history.best_epoch + 4]
     assert runs["mixed.pt"] != runs["best.pt"]
+
+
+class WithExtraState(nn.Module):
+    """A module whose state_dict carries an arbitrary object through get_extra_state."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+
+    def get_extra_state(self):
+        return Config()
+
+    def set_extra_state(self, state):
+        pass
+
+
+def test_a_state_dict_that_weights_only_would_refuse_is_refused_before_writing(tmp_path):
+    with pytest.raises(TypeError, match=r"model.state_dict\(\)\['_extra_state'\] must hold only values .*Config"):
+        save_checkpoint(tmp_path / "c.pt", WithExtraState(), epoch=0, best_val_loss=1.0)
+    assert list(tmp_path.iterdir()) == []

@@ -233,9 +233,10 @@ def save_checkpoint(
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``, ``optimizer`` not an
             optimizer, ``epoch`` not an int, ``best_val_loss`` not a number, or
-            ``rng``/``config``/``extra`` hold a value that ``weights_only`` would refuse
-            (the message names its key path and type), e.g. a dataclass nested
-            in ``config``; or a tensor in ``config``.
+            ``rng``/``config``/``extra`` or the model's or optimizer's
+            ``state_dict`` hold a value that ``weights_only`` would refuse (the
+            message names its key path and type), e.g. a dataclass nested in
+            ``config``; or a tensor in ``config``.
         ValueError: if ``epoch < 0``, or the folder of ``path`` does not exist.
 
     Reference: PyTorch's "Saving and loading models" tutorial (the checkpoint
@@ -260,12 +261,17 @@ def save_checkpoint(
         if not isinstance(value, Mapping):
             raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
         check_plain(dict(value), name, allow_tensors)
+    model_state = model.state_dict()
+    optimizer_state = None if optimizer is None else optimizer.state_dict()
+    # A module's get_extra_state() or a custom optimizer can put any object in its state_dict.
+    check_plain(dict(model_state), "model.state_dict()", allow_tensors=True)
+    check_plain(optimizer_state, "optimizer.state_dict()", allow_tensors=True)
     if not path.parent.is_dir():
         raise ValueError(f"the folder of path must exist, got {str(path.parent)!r}")
     checkpoint = {
         "format_version": FORMAT_VERSION,
-        "model": model.state_dict(),
-        "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "model": model_state,
+        "optimizer": optimizer_state,
         "epoch": epoch,
         "best_val_loss": float(best_val_loss),
         "rng": dict(rng or {}),
