@@ -323,7 +323,8 @@ def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn
     Raises:
         TypeError: if ``model`` is not an ``nn.Module`` or ``generator`` not a ``torch.Generator``.
 
-    Book chapter: "The training loop" (label ``chap-training-loop``).
+    Book: {ref}`sec-models-heads` (every learning rate of a search starts
+    from the same weights) and {ref}`chap-training-loop`.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
