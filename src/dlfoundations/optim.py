@@ -83,16 +83,16 @@ def _check_bool(value: object, name: str) -> bool:
 
 
 class SGD(torch.optim.Optimizer):
-    r"""Stochastic gradient descent with momentum: :math:`\theta_t = \theta_{t-1} - \eta\, b_t`.
+    r"""Stochastic gradient descent with momentum: :math:`\theta_t = \theta_{t-1} - \eta\, u_t`.
 
     One step, for every parameter :math:`\theta` with gradient :math:`g_t`
     (equations ``eq-optim-sgd``, ``eq-optim-buffer`` and ``eq-optim-nesterov``):
 
     .. math::
         g_t &\leftarrow g_t + \lambda \theta_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0)\\
-        b_t &= \mu b_{t-1} + (1 - \tau) g_t, \qquad b_1 = g_1 \\
-        \theta_t &= \theta_{t-1} - \eta\, b_t \quad
-            \text{or, with Nesterov,} \quad \theta_t = \theta_{t-1} - \eta\,(g_t + \mu b_t)
+        u_t &= \mu u_{t-1} + (1 - \tau) g_t, \qquad u_1 = g_1 \\
+        \theta_t &= \theta_{t-1} - \eta\, u_t \quad
+            \text{or, with Nesterov,} \quad \theta_t = \theta_{t-1} - \eta\,(g_t + \mu u_t)
 
     With ``momentum=0`` this is plain (minibatch) gradient descent,
     :math:`\theta_t = \theta_{t-1} - \eta g_t`.
@@ -116,13 +116,13 @@ class SGD(torch.optim.Optimizer):
 
     Note:
         As in ``torch.optim.SGD``, the buffer starts at the first gradient
-        (:math:`b_1 = g_1`, not :math:`(1-\tau) g_1`), and the learning rate
+        (:math:`u_1 = g_1`, not :math:`(1-\tau) g_1`), and the learning rate
         multiplies the buffer rather than entering it. Sutskever et al. (2013,
-        eq. 1-4) write :math:`v_t = \mu v_{t-1} - \eta g_t`,
-        :math:`\theta_t = \theta_{t-1} + v_t`, with :math:`v_0 = 0`, and evaluate
+        eq. 1-4) write :math:`v_t = \mu v_{t-1} - \eta g_t` (the book's
+        :math:`s_t`), :math:`\theta_t = \theta_{t-1} + v_t`, with :math:`v_0 = 0`, and evaluate
         Nesterov's gradient at the look-ahead point :math:`\theta + \mu v`. For
         a constant learning rate and :math:`\tau = 0` the two give the same
-        iterates (:math:`v_t = -\eta b_t`); they differ when the learning rate
+        iterates (:math:`v_t = -\eta u_t`); they differ when the learning rate
         changes during training, and PyTorch's Nesterov step is the
         reparametrised form in which the gradient is taken at the current point.
 
@@ -170,11 +170,11 @@ class SGD(torch.optim.Optimizer):
                 if mu != 0:
                     state = self.state[p]
                     if "momentum_buffer" not in state:
-                        b = g.clone()  # b_1 = g_1
+                        u = g.clone()  # u_1 = g_1
                     else:
-                        b = mu * state["momentum_buffer"] + (1 - tau) * g  # b_t = mu b_{t-1} + (1 - tau) g_t
-                    state["momentum_buffer"] = b
-                    g = g + mu * b if group["nesterov"] else b  # Nesterov: g_t + mu b_t
+                        u = mu * state["momentum_buffer"] + (1 - tau) * g  # u_t = mu u_{t-1} + (1 - tau) g_t
+                    state["momentum_buffer"] = u
+                    g = g + mu * u if group["nesterov"] else u  # Nesterov: g_t + mu u_t
                 p -= lr * g  # theta_t = theta_{t-1} - lr * g
         return loss
 
@@ -193,7 +193,7 @@ class RMSprop(torch.optim.Optimizer):
             d_t = \sqrt{v_t - \bar g_t^2} + \epsilon \quad \text{(centered)} \\
         d_t &= \sqrt{v_t} + \epsilon \quad \text{(otherwise)} \\
         \theta_t &= \theta_{t-1} - \eta\, g_t / d_t \quad \text{or, with momentum,} \quad
-            b_t = \mu b_{t-1} + g_t / d_t,\; \theta_t = \theta_{t-1} - \eta b_t
+            u_t = \mu u_{t-1} + g_t / d_t,\; \theta_t = \theta_{t-1} - \eta u_t
 
     Args:
         params (iterable): parameters (or parameter-group dicts) to optimize.
@@ -271,9 +271,9 @@ class RMSprop(torch.optim.Optimizer):
                 else:
                     denom = v.sqrt() + eps  # eps outside the square root
                 if mu > 0:
-                    b = mu * state["momentum_buffer"] + g / denom  # b_t = mu b_{t-1} + g_t / d_t
-                    state["momentum_buffer"] = b
-                    p -= lr * b
+                    u = mu * state["momentum_buffer"] + g / denom  # u_t = mu u_{t-1} + g_t / d_t
+                    state["momentum_buffer"] = u
+                    p -= lr * u
                 else:
                     p -= lr * g / denom  # theta_t = theta_{t-1} - lr g_t / d_t
         return loss

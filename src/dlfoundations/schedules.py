@@ -59,14 +59,14 @@ def _check_lr(lr: object) -> float:
 
 
 def step_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
-    r"""Step decay: :math:`\eta_t = \eta_0\, \gamma^{\lfloor t / s \rfloor}`.
+    r"""Step decay: :math:`\eta_t = \eta_0\, \gamma^{\lfloor t / T_{\mathrm s} \rfloor}`.
 
     The learning rate is multiplied by ``gamma`` every ``step_size`` steps.
 
     Args:
         step (int): the step :math:`t \ge 0`.
         lr (float): the initial learning rate :math:`\eta_0 \ge 0`.
-        step_size (int): period :math:`s \ge 1` of the decay.
+        step_size (int): period :math:`T_{\mathrm s} \ge 1` of the decay.
         gamma (float): factor :math:`\gamma \in [0, 1]`. Default: 0.1.
 
     Returns:
