@@ -14,6 +14,23 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Property-based tests (Hypothesis). The "ci" profile is the default, for `make test` and CI:
+# derandomized, so every run tries the same examples and a failure reproduces, with no
+# per-example deadline (a shared 2-core machine makes timings noisy) and a bounded number of
+# examples so the suite stays within its time budget. HYPOTHESIS_PROFILE=dev searches
+# with fresh random examples and more of them.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=60,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
