@@ -215,9 +215,10 @@ class RMSprop(torch.optim.Optimizer):
 
     Note:
         Like ``torch.optim.RMSprop``, :math:`\epsilon` is added *outside* the
-        square root; the lecture (and TensorFlow's implementation) adds it
-        inside, :math:`\sqrt{v_t + \epsilon}`. The lecture also has no momentum
-        or centering; those follow Graves (2013), as PyTorch does.
+        square root; TensorFlow's ``ApplyRMSProp`` kernel adds it inside,
+        :math:`\sqrt{v_t + \epsilon}`, and the lecture has no :math:`\epsilon`.
+        The lecture also has no momentum or centering; those follow Graves
+        (2013), as PyTorch does.
 
     Reference: Tieleman and Hinton (2012), Coursera lecture 6.5.
     Book section: {ref}`sec-optim-rmsprop`.
