@@ -315,3 +315,24 @@ def test_digit_cnn_rejects_bad_input():
         DigitCNN(conv="fft")
     with pytest.raises(ValueError, match=r"expected hidden_channels of length 2, got 3"):
         DigitCNN(hidden_channels=(4, 8, 16))
+
+
+def test_true_convolution_is_cross_correlation_with_rotated_kernel_and_full_padding():
+    # eq-cnn-true-conv: (X * W)[i, j] = sum_{p,q} X[i - p, j - q] W[p, q] equals the
+    # cross-correlation with the kernel rotated by a half turn and padding F - 1, index for index.
+    g = make_generator(7)
+    x = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    w = torch.randn(3, 3, generator=g, dtype=torch.float64)
+    F_ = w.shape[0]
+    full = x.new_zeros(6 + F_ - 1, 5 + F_ - 1)
+    for i in range(full.shape[0]):
+        for j in range(full.shape[1]):
+            for p in range(F_):
+                for q in range(F_):
+                    if 0 <= i - p < 6 and 0 <= j - q < 5:
+                        full[i, j] += x[i - p, j - q] * w[p, q]
+    rotated = conv2d_loops(x[None, None], w.flip(-2, -1)[None, None], padding=F_ - 1)[0, 0]
+    torch.testing.assert_close(rotated, full)
+    # Without the flip the result differs: the test can fail.
+    unflipped = conv2d_loops(x[None, None], w[None, None], padding=F_ - 1)[0, 0]
+    assert not torch.allclose(unflipped, full)
