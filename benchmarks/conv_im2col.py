@@ -2,7 +2,7 @@
 
 Two layers of the chapter's digit CNN are timed, forward only under
 ``torch.no_grad()``: ``C=1 -> O=16`` on the 8×8 digits themselves and
-``C=16 -> O=32`` on 16 feature maps of 8×8, both with ``K=3`` and padding 1,
+``C=16 -> O=32`` on 16 feature maps of 8×8, both with kernel size ``F=3`` and padding 1,
 on a batch of ``N=64`` real digits from scikit-learn (the second layer's input
 is the first layer's ReLU output). Each measurement runs the call ``--number``
 times; it is repeated ``--repeats`` times, the two implementations alternating
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     A1 = torch.relu(F.conv2d(X, w1, b1, padding=1))  # (64, 16, 8, 8): the second layer's input
     layers = [("C=1 -> O=16", X, w1, b1), ("C=16 -> O=32", A1, w2, b2)]
 
-    print(f"N=64 digits, 8x8, K=3, padding 1; best of {args.repeats} x {args.number} calls, {args.threads} thread(s)")
+    print(f"N=64 digits, 8x8, kernel size F=3, padding 1; best of {args.repeats} x {args.number} calls, {args.threads} thread(s)")
     print(f"{'layer':14s} {'F.conv2d (us)':>14s} {'im2col (us)':>12s} {'ratio':>7s}")
     worst = 0.0
     with torch.no_grad():
