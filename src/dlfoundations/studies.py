@@ -269,7 +269,7 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
 
     Reference: Student (1908), "The probable error of a mean"; the paired
     t-interval as in Wasserman, *All of Statistics* (2004), section 10.
-    Book section {ref}`sec-gen-seeds`.
+    Book section {ref}`sec-gen-seeds`, equation {eq}`eq-gen-paired`.
     """
     from scipy.stats import t as student_t  # scipy comes with scikit-learn; imported only when used
 
