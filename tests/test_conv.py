@@ -170,7 +170,7 @@ def test_true_convolution_is_cross_correlation_with_flipped_kernel():
     [
         ((3, 8, 8), (4, 3, 3, 3), None, 1, 0, ValueError, r"expected X of shape \(N, C, I, J\), got \(3, 8, 8\)"),
         ((2, 3, 8, 8), (4, 2, 3, 3), None, 1, 0, ValueError, r"expected weight with 3 input channels .* got weight of shape \(4, 2, 3, 3\)"),
-        ((2, 3, 8, 8), (4, 3, 3), None, 1, 0, ValueError, r"expected weight of shape \(O, C, F, F\), got \(4, 3, 3\)"),
+        ((2, 3, 8, 8), (4, 3, 3), None, 1, 0, ValueError, r"expected weight of shape \(O, C, F, F\) with O >= 1, got \(4, 3, 3\)"),
         ((2, 3, 8, 8), (4, 3, 3, 3), (3,), 1, 0, ValueError, r"expected bias of shape \(4,\), got \(3,\)"),
         ((2, 3, 2, 2), (4, 3, 5, 5), None, 1, 1, ValueError, r"kernel size 5 is larger than the padded input"),
         ((2, 3, 8, 8), (4, 3, 3, 3), None, 0, 0, ValueError, r"Invalid stride: 0"),

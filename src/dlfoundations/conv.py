@@ -57,6 +57,8 @@ def _check_images(X: object, name: str = "X") -> Tensor:
         raise TypeError(f"expected a floating tensor {name}, got {type(X).__name__} {getattr(X, 'dtype', '')}")
     if X.ndim != 4:
         raise ValueError(f"expected {name} of shape (N, C, I, J), got {tuple(X.shape)}")
+    if X.shape[1] == 0:
+        raise ValueError(f"expected {name} with at least one channel C, got shape {tuple(X.shape)}")
     return X
 
 
@@ -67,8 +69,8 @@ def _check_conv_args(
     X = _check_images(X)
     if not isinstance(weight, Tensor) or not weight.dtype.is_floating_point:
         raise TypeError(f"expected a floating tensor weight, got {type(weight).__name__} {getattr(weight, 'dtype', '')}")
-    if weight.ndim != 4:
-        raise ValueError(f"expected weight of shape (O, C, F, F), got {tuple(weight.shape)}")
+    if weight.ndim != 4 or weight.shape[0] == 0:
+        raise ValueError(f"expected weight of shape (O, C, F, F) with O >= 1, got {tuple(weight.shape)}")
     S = _check_int(stride, "stride", 1)
     P = _check_int(padding, "padding", 0)
     N, C, I, J = X.shape
@@ -83,6 +85,8 @@ def _check_conv_args(
     if bias is not None:
         if not isinstance(bias, Tensor):
             raise TypeError(f"expected bias to be a tensor or None, got {type(bias).__name__}")
+        if bias.dtype != X.dtype:
+            raise TypeError(f"expected bias of dtype {X.dtype} (the dtype of X), got {bias.dtype}")
         if bias.shape != (O,):
             raise ValueError(f"expected bias of shape ({O},), got {tuple(bias.shape)}")
     I_out = conv_output_size(I, F_I, S, P)
@@ -163,9 +167,10 @@ def conv2d_loops(
         Tensor: equal to ``torch.nn.functional.conv2d(X, weight, bias, stride, padding)``.
 
     Raises:
-        TypeError: if ``X``/``weight`` are not floating tensors of one dtype, or
-            ``stride``/``padding`` not ints.
-        ValueError: if ``X`` is not ``(N, C, I, J)``, the channels of ``X`` and
+        TypeError: if ``X``, ``weight`` and ``bias`` are not floating tensors of
+            one dtype (no promotion, as in ``F.conv2d``), or ``stride``/``padding`` not ints.
+        ValueError: if ``X`` is not ``(N, C, I, J)`` with :math:`C \ge 1`, ``weight``
+            has no output channel, the channels of ``X`` and
             ``weight`` differ, ``bias`` is not ``(O,)``, ``stride < 1``,
             ``padding < 0``, or the kernel is larger than the padded input.
 
@@ -185,8 +190,10 @@ def conv2d_loops(
                     # The window the kernel covers, all input channels at once.
                     window = X_pad[n, :, S * i : S * i + F_I, S * j : S * j + F_J]  # (C, F_I, F_J)
                     Y[n, o, i, j] = (window * weight[o]).sum()  # sum over c, p, q
-                    if bias is not None:
-                        Y[n, o, i, j] += bias[o]
+    if bias is not None:
+        Y = Y + bias.reshape(1, O, 1, 1)  # (N, O, I_out, J_out) + (1, O, 1, 1): b_o everywhere
+    if N == 0:  # no loop ran: tie the empty Y to X and weight for autograd, as F.conv2d's is
+        Y = Y + (X.sum() + weight.sum())  # adds nothing to an empty tensor
     return Y
 
 
@@ -224,6 +231,10 @@ def conv2d_im2col(
     Note:
         The column matrix holds every input value up to :math:`F_I F_J` times,
         so im2col trades memory for the speed of one large matrix product.
+        Every product :math:`X \cdot W` of the sum is computed, as in
+        ``F.conv2d``: a zero weight times an infinite input, or an infinite
+        weight times a padded zero, is :math:`0 \cdot \infty = \text{NaN}`,
+        and that output is NaN in both (the same holds for :func:`conv2d_loops`).
 
     Reference: Chellapilla, Puri and Simard, "High performance convolutional
     neural networks for document processing" (2006), the unfolding of
@@ -260,6 +271,24 @@ def _pool_windows(X: Tensor, kernel_size: object, stride: object, padding: objec
     return windows, I_out, J_out, F_
 
 
+def _max_index(windows: Tensor, inside: Tensor) -> Tensor:
+    """Position of the maximum of every window, chosen as PyTorch's ``max_pool2d`` chooses it.
+
+    PyTorch scans a window in row-major order, starting at its first position
+    inside the image, and moves on when a value is larger or is NaN. So a tie
+    goes to the first maximum, a window with NaN to its last NaN, and a window
+    of only ``-inf`` to its first position inside the image (never to padding).
+    """
+    K = windows.shape[1]  # F*F positions per window
+    w = windows.detach()  # (M, K, L): choosing an index is not differentiated
+    is_nan = w.isnan()
+    position = torch.arange(1, K + 1, device=w.device).reshape(1, K, 1)
+    last_nan = (is_nan * position).argmax(dim=1)  # (M, L): the largest position holding NaN
+    is_max = (w == w.amax(dim=1, keepdim=True)) & inside  # (M, K, L), padding excluded
+    first_max = is_max.to(torch.uint8).argmax(dim=1)  # (M, L): argmax returns the first of ties
+    return torch.where(is_nan.any(dim=1), last_nan, first_max)
+
+
 def max_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> Tensor:
     r"""2-D max pooling over unfolded windows: :math:`Y[n,c,i,j] = \max_{p,q} X[n, c, S i + p - P, S j + q - P]`.
 
@@ -279,14 +308,25 @@ def max_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
 
     Raises:
         TypeError: if ``X`` is not a floating tensor or a size not an int.
-        ValueError: if ``X`` is not ``(N, C, I, J)``, a size is out of range,
-            or the window is larger than the padded input.
+        ValueError: if ``X`` is not ``(N, C, I, J)`` with :math:`C \ge 1`, a
+            size is out of range, or the window is larger than the padded input.
+
+    Note:
+        The gradient of each output goes to one entry of its window, the one
+        PyTorch picks: the first maximum in row-major order when the maximum
+        is tied, the last NaN when the window holds NaN (the output is then
+        NaN), and the first entry inside the image when every entry is
+        :math:`-\infty`. ``windows.amax`` would give the same values but share
+        the gradient among tied entries and spread NaN over the window.
 
     Reference: Goodfellow et al. (2016), section 9.3. Book section {ref}`sec-cnn-pooling`.
     """
-    windows, I_out, J_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=-math.inf)
+    windows, I_out, J_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=-math.inf)  # (N*C, F*F, L)
+    inside = _pool_windows(X.new_ones(1, 1, *X.shape[2:]), kernel_size, stride, padding, fill=0.0)[0] > 0  # (1, F*F, L)
+    index = _max_index(windows, inside)  # (N*C, L): the entry of each window that is its maximum
+    Y = windows.gather(1, index.unsqueeze(1)).squeeze(1)  # (N*C, L): gradient flows to that entry only
     N, C = X.shape[:2]
-    return windows.amax(dim=1).reshape(N, C, I_out, J_out)  # (N*C, L) -> (N, C, I_out, J_out)
+    return Y.reshape(N, C, I_out, J_out)  # (N*C, L) -> (N, C, I_out, J_out)
 
 
 def avg_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> Tensor:
@@ -359,7 +399,9 @@ class Conv2d(nn.Module):
         bias (nn.Parameter | None): :math:`(O,)`.
 
     Raises:
-        TypeError: if a size is not an int.
+        TypeError: if a size is not an int, ``bias`` not a bool or ``generator``
+            not a generator; in ``forward``, if the input is not a floating
+            tensor of the weights' dtype.
         ValueError: if a size is out of range; in ``forward``, if the input is
             not ``(N, C, I, J)``, has another number of channels than
             ``in_channels``, or is smaller than the kernel after padding.
@@ -405,6 +447,8 @@ class Conv2d(nn.Module):
                 f"expected X of shape (N, {self.in_channels}, I, J) (in_channels={self.in_channels}), "
                 f"got {tuple(X.shape)}"
             )
+        if X.dtype != self.weight.dtype:
+            raise TypeError(f"expected X of dtype {self.weight.dtype} (the layer's weights), got {X.dtype}")
         return conv2d_im2col(X, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
@@ -442,7 +486,8 @@ class DigitCNN(nn.Module):
         classifier (nn.Linear): the output layer.
 
     Raises:
-        TypeError: if a size is not an int or ``conv`` not a string.
+        TypeError: if a size is not an int or ``conv`` not a string, or (in
+            ``forward``) the input is not a floating tensor of the weights' dtype.
         ValueError: if a size is out of range, ``image_size`` is odd, ``conv``
             is unknown, or (in ``forward``) the input is not ``(N, C, I, I)``.
 
@@ -494,5 +539,7 @@ class DigitCNN(nn.Module):
         C, I = self.in_channels, self.image_size
         if X.shape[1:] != (C, I, I):
             raise ValueError(f"expected X of shape (N, {C}, {I}, {I}), got {tuple(X.shape)}")
+        if X.dtype != self.classifier.weight.dtype:
+            raise TypeError(f"expected X of dtype {self.classifier.weight.dtype} (the model's weights), got {X.dtype}")
         A = self.features(X)  # (N, C2, I/2, I/2)
         return self.classifier(A.flatten(start_dim=1))  # (N, C2 * I^2 / 4) -> (N, num_classes)

@@ -20,6 +20,7 @@ Book chapter: "Transfer learning and fine-tuning" (label ``chap-transfer``).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -94,7 +95,7 @@ class TransferCNN(nn.Module):
 
     Raises:
         TypeError: if a size is not an int, ``generator`` not a generator, or
-            (in ``forward``) ``X`` not a floating tensor.
+            (in ``forward``) ``X`` not a floating tensor of the weights' dtype.
         ValueError: if a size is below 1 or (in ``forward``) ``X`` is not
             ``(N, 1, 8, 8)``.
 
@@ -133,6 +134,8 @@ class TransferCNN(nn.Module):
             raise TypeError(f"expected X to be a floating torch.Tensor, got {got}")
         if X.ndim != 4 or tuple(X.shape[1:]) != (1, IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"expected X of shape (N, 1, {IMAGE_SIZE}, {IMAGE_SIZE}), got {tuple(X.shape)}")
+        if X.dtype != self.head.weight.dtype:
+            raise TypeError(f"expected X of dtype {self.head.weight.dtype} (the model's weights), got {X.dtype}")
         return self.head(self.features(X))  # (N, 1, 8, 8) -> (N, M) -> (N, num_classes)
 
 
@@ -253,7 +256,7 @@ def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[d
     if not isinstance(getattr(model, "head", None), nn.Module):
         raise ValueError(f"expected a model with a submodule named 'head', got {type(model).__name__} without one")
     for name, lr in (("backbone_lr", backbone_lr), ("head_lr", head_lr)):
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
             raise TypeError(f"{name} must be a float, got {type(lr).__name__}: {lr!r}")
         if not (math.isfinite(lr) and lr > 0):
             raise ValueError(f"Invalid {name}: {lr} (expected a finite float > 0)")
@@ -307,7 +310,9 @@ def select_classes(X: Tensor, y: Tensor, classes: Sequence[int]) -> tuple[Tensor
     Raises:
         TypeError: if ``X`` is not a tensor, ``y`` not an integer tensor or a class not an int.
         ValueError: if ``y`` is not 1-D, ``X`` and ``y`` disagree on :math:`N`,
-            ``classes`` is empty or repeats a label, or no sample is kept.
+            ``classes`` is empty, repeats a label or holds one outside int64,
+            or no sample is kept. A class absent from ``y`` keeps its new label
+            and simply has no sample.
 
     Book section {ref}`sec-transfer-data`.
     """
@@ -328,8 +333,12 @@ def select_classes(X: Tensor, y: Tensor, classes: Sequence[int]) -> tuple[Tensor
             raise TypeError(f"classes must hold ints, got {type(c).__name__}: {c!r}")
     if len(set(classes)) != len(classes):
         raise ValueError(f"classes must be distinct, got {list(classes)}")
-    kept = torch.as_tensor(list(classes), dtype=y.dtype)  # (K,)
-    match = y.unsqueeze(1) == kept.unsqueeze(0)  # (N, 1) == (1, K) -> (N, K)
+    outside = [c for c in classes if not -(2**63) <= c < 2**63]
+    if outside:
+        raise ValueError(f"classes must fit in int64, got {outside}")
+    # Compare as int64: a label outside y's dtype (-1 for uint8) must match nothing, not wrap around.
+    kept = torch.tensor(list(classes), dtype=torch.int64)  # (K,)
+    match = y.to(torch.int64).unsqueeze(1) == kept.unsqueeze(0)  # (N, 1) == (1, K) -> (N, K)
     mask = match.any(dim=1)  # (N,)
     if not mask.any():
         raise ValueError(f"no sample has a label in {list(classes)}")
