@@ -72,7 +72,8 @@ def relu(x: Tensor) -> Tensor:
         - Output: :math:`(*)`, same as the input.
 
     Returns:
-        Tensor: equal to ``torch.relu(x)``.
+        Tensor: equal to ``torch.relu(x)``, NaN included: a NaN input stays NaN
+        (a ReLU that turned NaN into 0 would hide a diverging model).
 
     Raises:
         TypeError: if ``x`` is not a floating tensor.
@@ -81,14 +82,18 @@ def relu(x: Tensor) -> Tensor:
     ``eq-models-relu`` in {ref}`sec-models-activations`.
     """
     _check_input(x)
-    return torch.where(x > 0, x, torch.zeros_like(x))
+    # Zero out where x <= 0, keep x elsewhere: NaN fails the comparison, so it is kept (and so is
+    # its gradient, 1), as in torch.relu. Writing where(x > 0, x, 0) would map NaN to 0.
+    return torch.where(x <= 0, torch.zeros_like(x), x)
 
 
 def relu_grad(x: Tensor) -> Tensor:
     r"""Derivative of ReLU: :math:`\mathrm{ReLU}'(x) = \mathbb 1[x > 0]`.
 
     At the kink :math:`x = 0` the derivative does not exist; like autograd,
-    this returns 0 there.
+    this returns 0 there. Where ``x`` is NaN it returns 1, as autograd does
+    for ``torch.relu`` (whose backward zeroes the gradient only where
+    :math:`x \le 0`), so a NaN upstream gradient still flows through.
 
     Args:
         x (Tensor): input, floating.
@@ -97,7 +102,7 @@ def relu_grad(x: Tensor) -> Tensor:
         - Input: :math:`(*)`. Output: :math:`(*)`.
 
     Returns:
-        Tensor: 1 where ``x > 0``, else 0, in ``x``'s dtype.
+        Tensor: 0 where ``x <= 0``, else 1, in ``x``'s dtype.
 
     Raises:
         TypeError: if ``x`` is not a floating tensor.
@@ -105,7 +110,7 @@ def relu_grad(x: Tensor) -> Tensor:
     Book: equation ``eq-models-relu`` in {ref}`sec-models-activations`.
     """
     _check_input(x)
-    return (x > 0).to(x.dtype)
+    return (~(x <= 0)).to(x.dtype)
 
 
 # ---------------------------------------------------------------- LeakyReLU
@@ -188,6 +193,15 @@ def gelu(x: Tensor) -> Tensor:
         The tanh approximation (``F.gelu(x, approximate="tanh")``) differs
         from this by at most about :math:`5 \times 10^{-4}`.
 
+    Note:
+        At :math:`x = +\infty` this returns :math:`+\infty`, and near
+        float32's largest number it returns :math:`x` (as
+        :math:`\Phi(x) = 1` there), which is what ``F.gelu`` returns in
+        float64. ``F.gelu``'s vectorised float32 kernel returns ``nan`` at
+        :math:`+\infty` and ``inf`` above about half of float32's largest
+        number. At :math:`-\infty` both return ``nan``
+        (:math:`-\infty \cdot 0`).
+
     Reference: Hendrycks and Gimpel (2016), section 2. Book: equation
     ``eq-models-gelu`` in {ref}`sec-models-activations`.
     """
@@ -254,7 +268,9 @@ def sigmoid(x: Tensor) -> Tensor:
     Book: equation ``eq-models-sigmoid`` in {ref}`sec-models-activations`.
     """
     _check_input(x)
-    z = torch.exp(-x.abs())  # in (0, 1]: no overflow for any x
+    # e^{-|x|} in (0, 1]: no overflow for any x. |x| is written as a where on x >= 0 rather than
+    # x.abs(), whose derivative at 0 is 0, which would make autograd's sigma'(0) 0 instead of 1/4.
+    z = torch.exp(-torch.where(x >= 0, x, -x))
     return torch.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
 
 
@@ -287,7 +303,9 @@ def tanh(x: Tensor) -> Tensor:
 
     Computed as :math:`\operatorname{sign}(x)\,(1 - e^{-2|x|}) / (1 + e^{-2|x|})`
     with ``expm1`` for the numerator, which neither overflows for large
-    :math:`|x|` nor loses digits near 0.
+    :math:`|x|` nor loses digits near 0. The sign and :math:`|x|` are taken
+    with one ``torch.where`` on :math:`x \ge 0`, so that autograd
+    differentiates one smooth branch and gets :math:`\tanh'(0) = 1`.
 
     Args:
         x (Tensor): input, floating.
@@ -304,8 +322,10 @@ def tanh(x: Tensor) -> Tensor:
     Book: equation ``eq-models-tanh`` in {ref}`sec-models-activations`.
     """
     _check_input(x)
-    e = torch.exp(-2.0 * x.abs())  # in (0, 1]
-    return torch.sign(x) * (-torch.expm1(-2.0 * x.abs())) / (1.0 + e)
+    # Not sign(x) * f(x.abs()): sign and abs have derivative 0 at x = 0, so autograd would give 0.
+    a = torch.where(x >= 0, x, -x)  # |x|, with derivative 1 at x = 0 (the x >= 0 branch)
+    t = -torch.expm1(-2.0 * a) / (1.0 + torch.exp(-2.0 * a))  # tanh(|x|), in [0, 1]
+    return torch.where(x >= 0, t, -t)
 
 
 def tanh_grad(x: Tensor) -> Tensor:
@@ -348,7 +368,9 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
         - Output: the same shape; entries along ``dim`` are positive and sum to 1.
 
     Returns:
-        Tensor: equal to ``torch.softmax(x, dim)``.
+        Tensor: equal to ``torch.softmax(x, dim)``; an empty ``dim`` gives an
+        empty result, and a NaN or :math:`+\infty` makes its whole slice NaN,
+        as in PyTorch.
 
     Raises:
         TypeError: if ``x`` is not a floating tensor or ``dim`` not an int.
@@ -359,7 +381,10 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """
     _check_input(x)
     dim = _check_dim(x, dim)
-    shifted = x - x.amax(dim=dim, keepdim=True)  # every entry <= 0
+    if x.shape[dim] == 0:  # nothing to normalise (and amax refuses an empty dimension)
+        return torch.exp(x)
+    # The shift is a constant for the gradient too: softmax does not change when it does.
+    shifted = x - x.amax(dim=dim, keepdim=True).detach()  # every entry <= 0
     e = torch.exp(shifted)
     return e / e.sum(dim=dim, keepdim=True)
 
