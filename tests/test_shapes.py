@@ -47,7 +47,7 @@ def test_mismatch_names_both_shapes_and_the_dimension():
         broadcast_shape((3, 2), (3,))
 
 
-@pytest.mark.parametrize("bad", ["32", 3, (2, 1.0), (2, True)])
+@pytest.mark.parametrize("bad", ["32", 3.0, None, (2, 1.0), (2, True), (2, "3"), True])
 def test_non_shape_is_a_type_error(bad):
     with pytest.raises(TypeError, match="shape_a"):
         broadcast_shape(bad, (1,))

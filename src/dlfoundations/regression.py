@@ -62,8 +62,17 @@ def _check_data(X: object, y: object | None = None) -> None:
         raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
     if y.ndim != 2 or y.shape[0] != X.shape[0]:
         raise ValueError(f"expected y of shape ({X.shape[0]}, O) to match X {tuple(X.shape)}, got {tuple(y.shape)}")
-    if not y.is_floating_point():
-        raise TypeError(f"y must have a floating dtype, got {y.dtype}")
+    _check_same_kind(X, y, "y")
+
+
+def _check_same_kind(X: Tensor, value: Tensor, name: str) -> None:
+    # No silent casts: mixed dtypes would make the result's dtype depend on the argument order.
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must have a floating dtype, got {value.dtype}")
+    if value.dtype != X.dtype:
+        raise TypeError(f"{name} must have the dtype of X, {X.dtype}, got {value.dtype}")
+    if value.device != X.device:
+        raise ValueError(f"{name} must be on the device of X, {X.device}, got {value.device}")
 
 
 def _check_params(X: Tensor, weight: object, bias: object, O: int | None = None) -> None:  # noqa: E741
@@ -77,6 +86,8 @@ def _check_params(X: Tensor, weight: object, bias: object, O: int | None = None)
         raise ValueError(f"expected weight of shape {expected} for X {tuple(X.shape)}, got {tuple(weight.shape)}")  # type: ignore[union-attr]
     if bias.shape != (weight.shape[0],):  # type: ignore[union-attr]
         raise ValueError(f"expected bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}")  # type: ignore[union-attr]
+    _check_same_kind(X, weight, "weight")  # type: ignore[arg-type]
+    _check_same_kind(X, bias, "bias")  # type: ignore[arg-type]
 
 
 def _check_num_epochs(num_epochs: object) -> int:
@@ -90,8 +101,8 @@ def _check_num_epochs(num_epochs: object) -> int:
 def _initial_params(X: Tensor, y: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, Tensor]:
     O, D = y.shape[1], X.shape[1]  # noqa: E741
     # Zeros by default: deterministic, and the MSE is convex, so any start reaches its minimum value.
-    weight = torch.zeros(O, D, dtype=X.dtype) if weight is None else weight.detach().clone()
-    bias = torch.zeros(O, dtype=X.dtype) if bias is None else bias.detach().clone()
+    weight = torch.zeros(O, D, dtype=X.dtype, device=X.device) if weight is None else weight.detach().clone()
+    bias = torch.zeros(O, dtype=X.dtype, device=X.device) if bias is None else bias.detach().clone()
     _check_params(X, weight, bias, O)
     return weight, bias
 
@@ -163,9 +174,11 @@ def mse_gradients(X: Tensor, y: Tensor, weight: Tensor, bias: Tensor) -> tuple[T
     _check_data(X, y)
     _check_params(X, weight, bias, y.shape[1])
     residual = X @ weight.T + bias - y  # (N, O): R = Y_hat - Y
-    scale = 2.0 / residual.numel()  # 2 / (N O): the MSE averages over every element
-    grad_weight = scale * (residual.T @ X)  # (O, N) @ (N, D) -> (O, D)
-    grad_bias = scale * residual.sum(dim=0)  # (O,)
+    # dL/dY_hat = 2 R / (N O): the MSE averages over every element. Scaling R before the
+    # product, as autograd does, keeps huge values and empty batches (N O = 0) like it.
+    grad_y_hat = 2.0 * residual / max(residual.numel(), 1)  # (N, O)
+    grad_weight = grad_y_hat.T @ X  # (O, N) @ (N, D) -> (O, D)
+    grad_bias = grad_y_hat.sum(dim=0)  # (O,)
     return grad_weight, grad_bias
 
 
@@ -293,35 +306,58 @@ def fit_autograd(
 
 
 def least_squares(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    r"""Closed-form MSE minimiser: solve :math:`\tilde X^\top \tilde X\, \Theta = \tilde X^\top Y` with :math:`\tilde X = [X, \mathbf 1]`.
+    r"""Closed-form MSE minimiser of least norm: :math:`\Theta = \tilde X^+ Y` with :math:`\tilde X = [X, \mathbf 1]`.
 
     Appends a column of ones to ``X`` so the bias is one more weight, and
-    calls :func:`torch.linalg.lstsq`, which solves the least-squares problem
-    by an orthogonal factorisation rather than by forming and inverting
-    :math:`\tilde X^\top \tilde X` (that would square the condition number).
+    multiplies ``y`` by the Moore-Penrose pseudo-inverse
+    :math:`\tilde X^+` (:func:`torch.linalg.pinv`, computed from the singular
+    value decomposition of :math:`\tilde X`). That solves the normal equations
+    :math:`\tilde X^\top \tilde X\, \Theta = \tilde X^\top Y` without forming
+    :math:`\tilde X^\top \tilde X` (which would square the condition number),
+    and when the columns are collinear, so that many :math:`\Theta` reach the
+    minimum, it returns the one of least norm: the same answer as
+    ``numpy.linalg.lstsq`` on :math:`\tilde X`, on every call. Singular values
+    below :math:`\epsilon \max(N, D + 1)\, \sigma_{\max}` count as zero, as
+    in ``numpy.linalg.lstsq(rcond=None)``.
 
     Args:
         X (Tensor): inputs.
-        y (Tensor): targets.
+        y (Tensor): targets, the dtype and device of ``X``.
 
     Shape:
         - X: :math:`(N, D)`, y: :math:`(N, O)`
         - Output: ``(weight, bias)`` of shapes :math:`(O, D)` and :math:`(O,)`
 
     Returns:
-        tuple[Tensor, Tensor]: ``(weight, bias)`` minimising ``mse_loss(predict(X, weight, bias), y)``.
+        tuple[Tensor, Tensor]: ``(weight, bias)`` minimising
+        ``mse_loss(predict(X, weight, bias), y)``, of least norm
+        :math:`\lVert W \rVert_F^2 + \lVert b \rVert^2` among the minimisers;
+        differentiable with respect to ``X`` and ``y``.
 
     Raises:
-        TypeError: if ``X`` or ``y`` is not a floating tensor.
+        TypeError: if ``X`` or ``y`` is not a floating tensor, or their dtypes differ
+            (the message names both).
         ValueError: if ``X`` is not ``(N, D)`` or ``y`` not ``(N, O)`` with the same ``N``.
 
+    Note:
+        A NaN or infinity in ``X`` makes every entry of the result NaN (no
+        minimiser exists); ``numpy.linalg.lstsq`` raises ``LinAlgError`` and
+        scikit-learn a ``ValueError`` there. NaN and infinities in ``y``
+        propagate as through any product. With no samples (:math:`N = 0`) the
+        result is zero, the least-norm choice. scikit-learn's
+        ``LinearRegression`` centres the data and leaves the intercept out of the
+        norm, so its weights differ from these only when a combination of the
+        columns of ``X`` is constant; its predictions are the same.
+
     Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-normal``;
-    Golub and Van Loan, *Matrix Computations*, ch. 5.
+    Golub and Van Loan, *Matrix Computations*, ch. 5.5 (rank-deficient least squares).
     """
     _check_data(X, y)
-    ones = torch.ones(X.shape[0], 1, dtype=X.dtype)  # (N, 1)
+    ones = torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)  # (N, 1)
     X_tilde = torch.cat([X, ones], dim=1)  # (N, D + 1)
-    theta = torch.linalg.lstsq(X_tilde, y.to(X.dtype)).solution  # (D + 1, O)
+    finite = torch.isfinite(X_tilde).all()  # the SVD fails on NaN and gives zeros for inf
+    theta = torch.linalg.pinv(torch.where(finite, X_tilde, 0.0)) @ y  # (D + 1, N) @ (N, O) -> (D + 1, O)
+    theta = torch.where(finite, theta, torch.nan)
     weight = theta[:-1].T.contiguous()  # (D, O) -> (O, D)
     bias = theta[-1].clone()  # (O,)
     return weight, bias
