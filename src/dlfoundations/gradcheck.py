@@ -10,6 +10,7 @@ Book section: {ref}`sec-autograd-gradcheck` in the Autograd chapter.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -31,6 +32,22 @@ def _as_inputs(inputs: torch.Tensor | Sequence[torch.Tensor]) -> tuple[torch.Ten
                 "finite differences in lower precision are dominated by round-off"
             )
     return tuple(inputs)
+
+
+def _check_eps(eps: object) -> float:
+    # bool is an int, and a float32 tensor step would be rounded: only a Python number is a clear step.
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(f"expected eps to be a float, got {type(eps).__name__}: {eps!r}")
+    if not eps > 0:
+        raise ValueError(f"expected eps > 0, got {eps}")
+    if not math.isfinite(eps):
+        raise ValueError(f"expected a finite eps, got {eps}")
+    return float(eps)
+
+
+def _check_fn(fn: object) -> None:
+    if not callable(fn):
+        raise TypeError(f"expected fn to be callable, got {type(fn).__name__}")
 
 
 def _scalar(out: object) -> torch.Tensor:
@@ -72,18 +89,26 @@ def numerical_grad(
 
     Raises:
         TypeError: if an input is not a float64 tensor (the message names the
-            dtype received and the one expected), or ``fn`` does not return a tensor.
-        ValueError: if ``eps`` is not positive, or ``fn`` does not return a
-            scalar (the message names the shape received).
+            dtype received and the one expected), ``fn`` is not callable or
+            does not return a tensor, or ``eps`` is not a Python number.
+        ValueError: if ``eps`` is not finite and positive, or ``fn`` does not
+            return a scalar (the message names the shape received).
+
+    Note:
+        The step is absolute, as in :func:`torch.autograd.gradcheck`: where
+        :math:`|x_i|` is so large that :math:`x_i \pm \epsilon` rounds back to
+        :math:`x_i` the estimate is 0, and where ``fn`` is NaN or infinite nearby
+        it is NaN. Inputs may have any strides (a transposed tensor is fine).
 
     Reference: central differences, Nocedal & Wright (2006), *Numerical
     Optimization*, Sec. 8.1; book equation ``eq-autograd-central`` in
     {ref}`sec-autograd-gradcheck`.
     """
+    _check_fn(fn)
     inputs = _as_inputs(inputs)
-    if not eps > 0:
-        raise ValueError(f"expected eps > 0, got {eps}")
-    point = [t.detach().clone() for t in inputs]
+    eps = _check_eps(eps)
+    # Contiguous copies: .view(-1) below needs them (a transposed input is not).
+    point = [t.detach().clone(memory_format=torch.contiguous_format) for t in inputs]
     grads = []
     with torch.no_grad():
         _scalar(fn(*point))  # fail early, before the element loop, if fn is not scalar
@@ -129,18 +154,29 @@ def check_grad(
         - Output: a Python float.
 
     Returns:
-        float: the largest absolute difference between the two gradients.
+        float: the largest absolute difference between the two gradients;
+        NaN if any difference is NaN (a NaN gradient on either side), so that a
+        check ``check_grad(...) < tol`` fails there.
 
     Raises:
-        TypeError: if an input is not a float64 tensor, or ``fn`` does not
-            return a tensor.
-        ValueError: if ``eps`` is not positive, or ``fn`` does not return a scalar.
+        TypeError: if an input is not a float64 tensor, ``fn`` is not callable
+            or does not return a tensor, or ``eps`` is not a Python number.
+        ValueError: if ``eps`` is not finite and positive, or ``fn`` does not return a scalar.
+
+    Note:
+        At a kink the two gradients differ on purpose: for ``relu`` at 0 the
+        central difference gives the mean of the two one-sided slopes, 0.5,
+        while autograd uses the subgradient 0, so ``check_grad`` reports 0.5
+        there, and :func:`torch.autograd.gradcheck` fails there too. Test
+        gradients away from kinks.
 
     Reference: the same test as :func:`torch.autograd.gradcheck`, which
     compares full Jacobians against a tolerance instead of returning the
     difference; book section {ref}`sec-autograd-gradcheck`.
     """
+    _check_fn(fn)
     inputs = _as_inputs(inputs)
+    eps = _check_eps(eps)
     leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
     out = _scalar(fn(*leaves))
     if out.requires_grad:
@@ -153,4 +189,5 @@ def check_grad(
         for a, n in zip(analytic, numeric)
         if n.numel() > 0
     ]
-    return max(diffs, default=0.0)
+    # Python's max() drops a NaN that is not first; a NaN anywhere must fail the check.
+    return math.nan if any(math.isnan(d) for d in diffs) else max(diffs, default=0.0)
