@@ -231,10 +231,14 @@ def conv2d_im2col(
     Note:
         The column matrix holds every input value up to :math:`F_I F_J` times,
         so im2col trades memory for the speed of one large matrix product.
-        Every product :math:`X \cdot W` of the sum is computed, as in
-        ``F.conv2d``: a zero weight times an infinite input, or an infinite
-        weight times a padded zero, is :math:`0 \cdot \infty = \text{NaN}`,
-        and that output is NaN in both (the same holds for :func:`conv2d_loops`).
+        Every product of the sum is computed, padded zeros included, so a
+        zero weight times an infinite input, or an infinite or NaN weight over
+        a padded zero, makes that output NaN (:math:`0 \cdot \infty = \text{NaN}`),
+        in :func:`conv2d_loops` too. ``F.conv2d`` does the same in float64 and
+        on an input padded beforehand (``F.pad``); but its float32 oneDNN
+        kernel skips padded positions, so there a NaN or infinite weight that
+        only meets padding leaves the output finite. With finite weights the
+        two agree.
 
     Reference: Chellapilla, Puri and Simard, "High performance convolutional
     neural networks for document processing" (2006), the unfolding of
