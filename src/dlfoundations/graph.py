@@ -12,6 +12,7 @@ Book section: {ref}`sec-autograd-graph` in the Autograd chapter.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -123,6 +124,18 @@ def walk_graph(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None = 
     return Graph(nodes, edges)
 
 
+def _check_graph(graph: object) -> None:
+    if not isinstance(graph, Graph):
+        raise TypeError(f"expected graph to be a Graph from walk_graph, got {type(graph).__name__}")
+    ids = [node.id for node in graph.nodes]
+    known = set(ids)
+    if len(known) != len(ids):
+        raise ValueError(f"expected distinct node ids, got {ids}")
+    for src, dst in graph.edges:
+        if src not in known or dst not in known:
+            raise ValueError(f"expected edges between node ids {sorted(ids)}, got the edge {(src, dst)}")
+
+
 def graph_layers(graph: Graph) -> dict[int, int]:
     r"""Return each node's layer: its longest-path distance from the output, :math:`d(v) = \max_{(u, v)} d(u) + 1`.
 
@@ -136,8 +149,11 @@ def graph_layers(graph: Graph) -> dict[int, int]:
         dict[int, int]: node id -> layer; the output is layer 0.
 
     Raises:
-        ValueError: if ``graph`` has a cycle (autograd graphs never do).
+        TypeError: if ``graph`` is not a :class:`Graph`.
+        ValueError: if ``graph`` has a cycle (autograd graphs never do), two
+            nodes with one id, or an edge to an id that is not a node.
     """
+    _check_graph(graph)
     indegree = {node.id: 0 for node in graph.nodes}
     children: dict[int, list[int]] = {node.id: [] for node in graph.nodes}
     for src, dst in graph.edges:
@@ -178,11 +194,18 @@ def draw_graph(ax: Axes, graph: Graph, fontsize: float = 9) -> list[Artist]:
         added to ``ax``.
 
     Raises:
-        TypeError: if ``graph`` is not a :class:`Graph`.
-        ValueError: if ``graph`` has no nodes.
+        TypeError: if ``ax`` is not a matplotlib ``Axes``, ``graph`` is not a
+            :class:`Graph`, or ``fontsize`` is not a number.
+        ValueError: if ``graph`` has no nodes, is not a valid graph (see
+            :func:`graph_layers`), or ``fontsize`` is not positive.
     """
-    if not isinstance(graph, Graph):
-        raise TypeError(f"expected graph to be a Graph from walk_graph, got {type(graph).__name__}")
+    if not isinstance(ax, Axes):
+        raise TypeError(f"expected ax to be a matplotlib Axes, got {type(ax).__name__}")
+    _check_graph(graph)
+    if isinstance(fontsize, bool) or not isinstance(fontsize, (int, float)):
+        raise TypeError(f"expected fontsize to be a number of points, got {type(fontsize).__name__}: {fontsize!r}")
+    if not (math.isfinite(fontsize) and fontsize > 0):
+        raise ValueError(f"expected a finite fontsize > 0, got {fontsize}")
     if not graph.nodes:
         raise ValueError("expected a graph with at least one node, got an empty graph")
     layer = graph_layers(graph)
