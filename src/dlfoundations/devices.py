@@ -66,7 +66,7 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     except RuntimeError as error:
         raise ValueError(f"unknown device {prefer!r}; expected one of {list(_KNOWN)}") from error
     if device.type not in _KNOWN:
-        raise ValueError(f"unknown device type {device.type!r}; expected one of {list(_KNOWN)}")
+        raise ValueError(f"unknown device {str(prefer)!r} of type {device.type!r}; expected one of {list(_KNOWN)}")
     if device.type not in available:
         raise ValueError(f"device {str(device)!r} is not available on this machine; available: {available}")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
