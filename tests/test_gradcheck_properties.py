@@ -168,6 +168,7 @@ _X = torch.ones(2, dtype=F64)
      r"expected inputs\[1\] of dtype torch.float64, got torch.float32"),
     (dict(fn=lambda t: t), ValueError, r"expected fn to return a scalar \(shape \(\)\), got shape \(2,\)"),
     (dict(fn=lambda t: 1.0), TypeError, "expected fn to return a torch.Tensor, got float"),
+    (dict(fn=lambda t: t.sum() * 1j), TypeError, "expected fn to return a real tensor, got dtype torch.complex128"),
 ])
 def test_bad_input_raises_a_type_or_value_error_naming_it(func, kwargs, error, match):
     args = dict(fn=lambda t, *rest: t.sum(), inputs=_X) | kwargs

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LinearRegression
 from strategies import DTYPES, assert_same, finite_tensors, grads, rank_deficient_matrices, tensors
@@ -114,6 +114,7 @@ def test_mse_gradients_of_an_empty_batch_are_autograds_zeros(dtype, N, O):  # no
 # ---------------------------------------------------------------- the fits
 
 
+@settings(max_examples=30)  # each example runs three fits; 30 cover both dtypes, empty D and the rates
 @given(dtype=dtypes, data=st.data(), lr=st.sampled_from([1e-3, 0.05, 0.3]))
 def test_both_fits_equal_torch_optim_sgd(dtype, data, lr):
     X, y, weight, bias = data.draw(linear_problems(dtype, bound=4.0, min_n=1))
@@ -334,3 +335,11 @@ def test_bad_parameters_raise_type_or_value_errors(fn, which, value, match):
         return
     with pytest.raises((TypeError, ValueError), match=match):
         _call(fn, **args)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_least_squares_in_half_precision_is_a_type_error_not_a_torch_runtime_error(dtype):
+    X, y = torch.ones(3, 2, dtype=dtype), torch.ones(3, 1, dtype=dtype)
+    with pytest.raises(TypeError, match=rf"torch.float32 or torch.float64, got {dtype}"):
+        least_squares(X, y)
+    predict(X, torch.ones(1, 2, dtype=dtype), torch.ones(1, dtype=dtype))  # the rest works in any float dtype

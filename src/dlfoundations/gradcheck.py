@@ -53,6 +53,8 @@ def _check_fn(fn: object) -> None:
 def _scalar(out: object) -> torch.Tensor:
     if not isinstance(out, torch.Tensor):
         raise TypeError(f"expected fn to return a torch.Tensor, got {type(out).__name__}")
+    if out.is_complex():
+        raise TypeError(f"expected fn to return a real tensor, got dtype {out.dtype}")
     if out.dim() != 0:
         raise ValueError(f"expected fn to return a scalar (shape ()), got shape {tuple(out.shape)}")
     return out
@@ -90,7 +92,7 @@ def numerical_grad(
     Raises:
         TypeError: if an input is not a float64 tensor (the message names the
             dtype received and the one expected), ``fn`` is not callable or
-            does not return a tensor, or ``eps`` is not a Python number.
+            does not return a real tensor, or ``eps`` is not a Python number.
         ValueError: if ``eps`` is not finite and positive, or ``fn`` does not
             return a scalar (the message names the shape received).
 
@@ -160,7 +162,7 @@ def check_grad(
 
     Raises:
         TypeError: if an input is not a float64 tensor, ``fn`` is not callable
-            or does not return a tensor, or ``eps`` is not a Python number.
+            or does not return a real tensor, or ``eps`` is not a Python number.
         ValueError: if ``eps`` is not finite and positive, or ``fn`` does not return a scalar.
 
     Note:

@@ -335,8 +335,8 @@ def least_squares(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         differentiable with respect to ``X`` and ``y``.
 
     Raises:
-        TypeError: if ``X`` or ``y`` is not a floating tensor, or their dtypes differ
-            (the message names both).
+        TypeError: if ``X`` or ``y`` is not a float32 or float64 tensor, or their
+            dtypes differ (the message names both).
         ValueError: if ``X`` is not ``(N, D)`` or ``y`` not ``(N, O)`` with the same ``N``.
 
     Note:
@@ -353,6 +353,8 @@ def least_squares(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     Golub and Van Loan, *Matrix Computations*, ch. 5.5 (rank-deficient least squares).
     """
     _check_data(X, y)
+    if X.dtype not in (torch.float32, torch.float64):  # the SVD has no half-precision kernels
+        raise TypeError(f"least_squares needs X and y of dtype torch.float32 or torch.float64, got {X.dtype}")
     ones = torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)  # (N, 1)
     X_tilde = torch.cat([X, ones], dim=1)  # (N, D + 1)
     finite = torch.isfinite(X_tilde).all()  # the SVD fails on NaN and gives zeros for inf
