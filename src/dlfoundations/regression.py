@@ -128,7 +128,9 @@ def predict(X: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
         ``torch.nn.functional.linear(X, weight, bias)``.
 
     Raises:
-        TypeError: if an argument is not a tensor, or ``X`` is not floating.
+        TypeError: if an argument is not a floating tensor, or ``weight`` or ``bias``
+            has another dtype than ``X`` (the message names both; no silent casts,
+            like :func:`torch.nn.functional.linear`).
         ValueError: if the shapes do not fit together (expected and received shapes in the message).
 
     Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-model``.
@@ -149,7 +151,9 @@ def mse_gradients(X: Tensor, y: Tensor, weight: Tensor, bias: Tensor) -> tuple[T
         \nabla_b \mathcal L = \tfrac{2}{NO} R^\top \mathbf 1 .
 
     Plain tensor operations, no autograd; equal to what ``loss.backward()``
-    gives for ``mse_loss(predict(X, weight, bias), y)``.
+    gives for ``mse_loss(predict(X, weight, bias), y)``, at the edges too: NaN
+    and infinities propagate as there, and an empty batch (:math:`N = 0`, whose
+    loss is NaN) gives zero gradients.
 
     Args:
         X (Tensor): inputs.
@@ -166,7 +170,8 @@ def mse_gradients(X: Tensor, y: Tensor, weight: Tensor, bias: Tensor) -> tuple[T
         tuple[Tensor, Tensor]: ``(grad_weight, grad_bias)``, the same shapes as the parameters.
 
     Raises:
-        TypeError: if an argument is not a floating tensor.
+        TypeError: if an argument is not a floating tensor, or ``y``, ``weight`` or
+            ``bias`` has another dtype than ``X`` (the message names both).
         ValueError: if the shapes do not fit together.
 
     Book section: {ref}`chap-linear-regression`, equations ``eq-linreg-grad-w`` and ``eq-linreg-grad-b``.
@@ -217,7 +222,8 @@ def fit_gradient_descent(
         ``losses[k]`` measured after ``k`` updates.
 
     Raises:
-        TypeError: if an argument has the wrong type.
+        TypeError: if an argument has the wrong type, or ``y`` or the initial
+            parameters have another dtype than ``X`` (the message names both).
         ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not
             finite; ``Invalid num_epochs: 0 ...`` if ``num_epochs < 1``; or a
             message naming expected and received shapes.
@@ -276,7 +282,8 @@ def fit_autograd(
         ``num_epochs`` losses, ``losses[k]`` measured after ``k`` updates.
 
     Raises:
-        TypeError: if an argument has the wrong type (``zero_grad`` must be a bool).
+        TypeError: if an argument has the wrong type (``zero_grad`` must be a bool),
+            or ``y`` or the initial parameters have another dtype than ``X``.
         ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not
             finite; ``Invalid num_epochs: 0 ...`` if ``num_epochs < 1``; or a
             message naming expected and received shapes.
