@@ -73,6 +73,18 @@ def _check_betas(betas: object) -> tuple[float, float]:
     return beta1, beta2
 
 
+def _check_finite(value: object, name: str, label: str) -> float:
+    value = _check_number(value, name)
+    if not math.isfinite(value):
+        raise ValueError(f"Invalid {label} value: {value} (expected a finite number)")
+    return value
+
+
+def _real_view(t: Tensor) -> Tensor:
+    # torch.optim updates a complex parameter as pairs of reals: (re, im) -> (N, 2)
+    return torch.view_as_real(t) if t.is_complex() else t
+
+
 def _check_bool(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}")
@@ -126,6 +138,12 @@ class SGD(torch.optim.Optimizer):
         changes during training, and PyTorch's Nesterov step is the
         reparametrised form in which the gradient is taken at the current point.
 
+        Every hyper-parameter must be finite: ``torch.optim.SGD`` also accepts
+        ``lr=inf`` or ``weight_decay=inf`` (which turn every parameter into
+        ``inf`` or NaN at the first step); here they raise ``ValueError``.
+        NaN and :math:`\pm\infty` in a gradient propagate exactly as in
+        ``torch.optim.SGD``, and ``lr=0`` is allowed (finite parameters stay put).
+
     Reference: Polyak (1964), heavy-ball method; Sutskever et al. (2013),
     section 2, eq. 1-4. Book section: {ref}`sec-optim-momentum`.
     """
@@ -141,7 +159,7 @@ class SGD(torch.optim.Optimizer):
     ) -> None:
         lr = _check_lr(lr)
         momentum = _check_nonnegative(momentum, "momentum", "momentum")
-        dampening = _check_number(dampening, "dampening")
+        dampening = _check_finite(dampening, "dampening", "dampening")
         weight_decay = _check_nonnegative(weight_decay, "weight_decay", "weight_decay")
         nesterov = _check_bool(nesterov, "nesterov")
         if nesterov and (momentum <= 0 or dampening != 0):
@@ -166,16 +184,16 @@ class SGD(torch.optim.Optimizer):
                     continue
                 g = p.grad
                 if group["weight_decay"] != 0:
-                    g = g + group["weight_decay"] * p  # L2 penalty: grad of (lambda/2)||theta||^2
+                    g = g.add(p, alpha=group["weight_decay"])  # g + lambda theta: grad of (lambda/2)||theta||^2
                 if mu != 0:
                     state = self.state[p]
                     if "momentum_buffer" not in state:
                         u = g.clone()  # u_1 = g_1
                     else:
-                        u = mu * state["momentum_buffer"] + (1 - tau) * g  # u_t = mu u_{t-1} + (1 - tau) g_t
+                        u = (mu * state["momentum_buffer"]).add(g, alpha=1 - tau)  # u_t = mu u_{t-1} + (1 - tau) g_t
                     state["momentum_buffer"] = u
-                    g = g + mu * u if group["nesterov"] else u  # Nesterov: g_t + mu u_t
-                p -= lr * g  # theta_t = theta_{t-1} - lr * g
+                    g = g.add(u, alpha=mu) if group["nesterov"] else u  # Nesterov: g_t + mu u_t
+                p.add_(g, alpha=-lr)  # theta_t = theta_{t-1} - lr g
         return loss
 
 
@@ -218,7 +236,14 @@ class RMSprop(torch.optim.Optimizer):
         square root; TensorFlow's ``ApplyRMSProp`` kernel adds it inside,
         :math:`\sqrt{v_t + \epsilon}`, and the lecture has no :math:`\epsilon`.
         The lecture also has no momentum or centering; those follow Graves
-        (2013), as PyTorch does.
+        (2013), as PyTorch does. The running averages use ``torch.lerp``, as
+        ``torch.optim.RMSprop`` does, so NaN and :math:`\pm\infty` in a gradient
+        reach the state and the parameters exactly as there.
+
+        The checks are stricter than ``torch.optim.RMSprop``'s: it accepts
+        :math:`\alpha \ge 1` (with :math:`\alpha = 1` the average never
+        moves from 0 and every step is :math:`g_t / \epsilon`) and infinite
+        ``lr``, ``eps`` or ``weight_decay``; here they raise ``ValueError``.
 
     Reference: Tieleman and Hinton (2012), Coursera lecture 6.5.
     Book section: {ref}`sec-optim-rmsprop`.
@@ -255,28 +280,28 @@ class RMSprop(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad
-                if group["weight_decay"] != 0:
-                    g = g + group["weight_decay"] * p
                 state = self.state[p]
+                p, g = _real_view(p), _real_view(p.grad)  # complex: pairs of reals, as in torch.optim
+                if group["weight_decay"] != 0:
+                    g = g.add(p, alpha=group["weight_decay"])  # g + lambda theta
                 if not state:
                     state["square_avg"] = torch.zeros_like(p)  # v_0 = 0
                     state["grad_avg"] = torch.zeros_like(p)
                     state["momentum_buffer"] = torch.zeros_like(p)
-                v = alpha * state["square_avg"] + (1 - alpha) * g * g  # v_t = alpha v_{t-1} + (1 - alpha) g_t^2
+                v = torch.addcmul(alpha * state["square_avg"], g, g, value=1 - alpha)  # v_t = alpha v_{t-1} + (1 - alpha) g_t^2
                 state["square_avg"] = v
                 if group["centered"]:
-                    g_bar = alpha * state["grad_avg"] + (1 - alpha) * g  # running mean of g
+                    g_bar = torch.lerp(state["grad_avg"], g, 1 - alpha)  # running mean: alpha g_bar + (1 - alpha) g
                     state["grad_avg"] = g_bar
-                    denom = (v - g_bar * g_bar).sqrt() + eps  # sqrt(Var g) + eps
+                    denom = torch.addcmul(v, g_bar, g_bar, value=-1).sqrt() + eps  # sqrt(v_t - g_bar^2) + eps
                 else:
                     denom = v.sqrt() + eps  # eps outside the square root
                 if mu > 0:
-                    u = mu * state["momentum_buffer"] + g / denom  # u_t = mu u_{t-1} + g_t / d_t
+                    u = torch.addcdiv(mu * state["momentum_buffer"], g, denom)  # u_t = mu u_{t-1} + g_t / d_t
                     state["momentum_buffer"] = u
-                    p -= lr * u
+                    p.add_(u, alpha=-lr)  # theta_t = theta_{t-1} - lr u_t
                 else:
-                    p -= lr * g / denom  # theta_t = theta_{t-1} - lr g_t / d_t
+                    p.addcdiv_(g, denom, value=-lr)  # theta_t = theta_{t-1} - lr g_t / d_t
         return loss
 
 
@@ -323,6 +348,19 @@ class Adam(torch.optim.Optimizer):
         L2 regularisation, which Loshchilov and Hutter (2019) show is *not*
         weight decay for Adam.
 
+        The bias corrections are applied as ``torch.optim.Adam`` applies them:
+        to the scalars, as the step size :math:`\eta / (1 - \beta_1^t)` and
+        the divisor :math:`\sqrt{1 - \beta_2^t}` of :math:`\sqrt{v_t}`,
+        never by scaling :math:`v_t` up by :math:`1 / (1 - \beta_2^t)`
+        (up to :math:`10^3` at the first step with the default
+        :math:`\beta_2`), which overflows float32 for gradients near
+        :math:`10^{19}`. :math:`m_t` is updated with ``torch.lerp`` as there,
+        so NaN and :math:`\pm\infty` in a gradient reach the state and
+        the parameters exactly as in ``torch.optim.Adam``. A complex
+        parameter is updated as pairs of reals, as ``torch.optim`` does.
+        Unlike ``torch.optim.Adam``, an infinite ``lr``, ``eps`` or
+        ``weight_decay`` raises ``ValueError``.
+
     Reference: Kingma and Ba (2015), Algorithm 1. Book section: {ref}`sec-optim-adam`.
     """
 
@@ -355,8 +393,8 @@ class Adam(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad
                 state = self.state[p]
+                p, g = _real_view(p), _real_view(p.grad)  # complex: pairs of reals, as in torch.optim
                 if not state:
                     state["step"] = 0
                     state["exp_avg"] = torch.zeros_like(p)  # m_0 = 0
@@ -367,13 +405,15 @@ class Adam(torch.optim.Optimizer):
                     if self.decoupled_weight_decay:
                         p *= 1 - lr * wd  # AdamW: theta <- (1 - lr lambda) theta, outside the moments
                     else:
-                        g = g + wd * p  # Adam: L2 gradient, which then gets normalised like g
-                m = beta1 * state["exp_avg"] + (1 - beta1) * g  # m_t
-                v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g  # v_t
+                        g = g.add(p, alpha=wd)  # Adam: L2 gradient g + lambda theta, then normalised like g
+                m = torch.lerp(state["exp_avg"], g, 1 - beta1)  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+                v = torch.addcmul(beta2 * state["exp_avg_sq"], g, g, value=1 - beta2)  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
                 state["exp_avg"], state["exp_avg_sq"] = m, v
-                m_hat = m / (1 - beta1**t)  # bias correction: E[m_t] = (1 - beta1^t) E[g]
-                v_hat = v / (1 - beta2**t)
-                p -= lr * m_hat / (v_hat.sqrt() + eps)  # theta_t
+                # Bias corrections m_hat = m_t / (1 - beta1^t), v_hat = v_t / (1 - beta2^t) (E[m_t] = (1 - beta1^t) E[g]),
+                # applied to scalars as torch.optim does: v_t / (1 - beta2^t) itself could overflow float32.
+                step_size = lr / (1 - beta1**t)
+                denom = v.sqrt() / (1 - beta2**t) ** 0.5 + eps  # sqrt(v_hat) + eps
+                p.addcdiv_(m, denom, value=-step_size)  # theta_t = theta_{t-1} - lr m_hat / (sqrt(v_hat) + eps)
         return loss
 
 
@@ -428,9 +468,18 @@ class AdamW(Adam):
 def _check_xy(xy: object) -> Tensor:
     if not isinstance(xy, Tensor):
         raise TypeError(f"expected xy to be a torch.Tensor, got {type(xy).__name__}")
+    if not xy.is_floating_point():
+        raise TypeError(f"expected xy of a floating dtype, got {xy.dtype}")
     if xy.shape[-1:] != (2,):
         raise ValueError(f"expected xy of shape (..., 2), got {tuple(xy.shape)}")
     return xy
+
+
+def _check_real(value: object, name: str) -> float:
+    value = _check_number(value, name)
+    if not math.isfinite(value):
+        raise ValueError(f"Invalid {name}: {value} (expected a finite number)")
+    return value
 
 
 def rosenbrock(xy: Tensor, a: float = 1.0, b: float = 100.0) -> Tensor:
@@ -452,12 +501,13 @@ def rosenbrock(xy: Tensor, a: float = 1.0, b: float = 100.0) -> Tensor:
         Tensor: :math:`f` at every point, differentiable.
 
     Raises:
-        TypeError: if ``xy`` is not a tensor.
-        ValueError: if its last dimension is not 2.
+        TypeError: if ``xy`` is not a floating tensor, or ``a``, ``b`` not numbers.
+        ValueError: if its last dimension is not 2, or ``a``, ``b`` are not finite.
 
     Reference: Rosenbrock (1960). Book section: {ref}`sec-optim-paths`.
     """
     xy = _check_xy(xy)
+    a, b = _check_real(a, "a"), _check_real(b, "b")
     x, y = xy[..., 0], xy[..., 1]
     return (a - x) ** 2 + b * (y - x**2) ** 2
 
@@ -481,15 +531,15 @@ def ill_conditioned_quadratic(xy: Tensor, kappa: float = 25.0) -> Tensor:
         Tensor: :math:`f` at every point, differentiable; minimum 0 at the origin.
 
     Raises:
-        TypeError: if ``xy`` is not a tensor.
-        ValueError: if its last dimension is not 2, or ``kappa < 1``.
+        TypeError: if ``xy`` is not a floating tensor or ``kappa`` not a number.
+        ValueError: if its last dimension is not 2, or ``kappa`` is not a finite number ``>= 1``.
 
     Book section: {ref}`sec-optim-paths`.
     """
     xy = _check_xy(xy)
     kappa = _check_number(kappa, "kappa")
-    if not kappa >= 1.0:
-        raise ValueError(f"Invalid kappa: {kappa} (expected a condition number >= 1)")
+    if not (math.isfinite(kappa) and kappa >= 1.0):
+        raise ValueError(f"Invalid kappa: {kappa} (expected a finite condition number >= 1)")
     x, y = xy[..., 0], xy[..., 1]
     return 0.5 * (x**2 + kappa * y**2)
 
@@ -517,28 +567,44 @@ def trajectory(
         Tensor: the path, row ``t`` the point after ``t`` steps.
 
     Raises:
-        TypeError: if ``optimizer_cls`` is not an optimizer class or ``num_steps`` not an int.
-        ValueError: if ``start`` is not two numbers or ``num_steps < 1``.
+        TypeError: if ``f`` is not callable, ``start`` not a pair of numbers,
+            ``optimizer_cls`` not an optimizer class or ``num_steps`` not an int.
+        ValueError: if ``start`` does not have two entries, ``num_steps < 1``,
+            or ``f`` does not return a scalar tensor.
 
     Book section: {ref}`sec-optim-paths`.
     """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
     if not (isinstance(optimizer_cls, type) and issubclass(optimizer_cls, torch.optim.Optimizer)):
         raise TypeError(f"optimizer_cls must be a torch.optim.Optimizer subclass, got {optimizer_cls!r}")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int):
-        raise TypeError(f"num_steps must be an int, got {type(num_steps).__name__}")
-    if num_steps < 1:
-        raise ValueError(f"Invalid num_steps: {num_steps} (expected >= 1)")
+    num_steps = _check_num_steps(num_steps)
+    if isinstance(start, (str, bytes)) or not isinstance(start, (tuple, list)):
+        raise TypeError(f"start must be a pair of floats, got {type(start).__name__}")
     if len(start) != 2:
         raise ValueError(f"expected start of length 2, got {len(start)}")
+    start = [_check_number(value, f"start[{i}]") for i, value in enumerate(start)]
     theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)  # (2,)
     optimizer = optimizer_cls([theta], **kwargs)
     path = [theta.detach().clone()]
     for _ in range(num_steps):
         optimizer.zero_grad(set_to_none=True)
-        f(theta).backward()
+        value = f(theta)
+        if not isinstance(value, Tensor) or value.numel() != 1:
+            shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+            raise ValueError(f"expected f to return a scalar tensor, got shape {shape}")
+        value.sum().backward()
         optimizer.step()
         path.append(theta.detach().clone())
     return torch.stack(path)  # (T + 1, 2)
+
+
+def _check_num_steps(num_steps: object) -> int:
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int):
+        raise TypeError(f"num_steps must be an int, got {type(num_steps).__name__}: {num_steps!r}")
+    if num_steps < 1:
+        raise ValueError(f"Invalid num_steps: {num_steps} (expected an int >= 1)")
+    return num_steps
 
 
 def _small_mlp(generator: torch.Generator, D: int, H: int, O: int) -> nn.Sequential:  # noqa: E741
@@ -578,7 +644,7 @@ def train_twins(
         models, in ``model.parameters()`` order.
 
     Raises:
-        TypeError: if a class is not an optimizer class.
+        TypeError: if a class is not an optimizer class or ``num_steps`` not an int.
         ValueError: if ``num_steps < 1``, or as the optimizers raise.
 
     Book section: {ref}`sec-optim-check`.
@@ -588,8 +654,7 @@ def train_twins(
     for name, cls in (("optimizer_cls", optimizer_cls), ("reference_cls", reference_cls)):
         if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
             raise TypeError(f"{name} must be a torch.optim.Optimizer subclass, got {cls!r}")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"Invalid num_steps: {num_steps!r} (expected an int >= 1)")
+    num_steps = _check_num_steps(num_steps)
     generator = make_generator(seed)
     X = torch.randn(16, 3, generator=generator, dtype=torch.float64)  # (N, D)
     y = torch.randn(16, 2, generator=generator, dtype=torch.float64)  # (N, O)
