@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from dlfoundations.checkpoint import (
-    CHECKPOINT_KEYS, CheckpointOnImprovement, check_plain, get_rng_states, load_checkpoint, save_checkpoint,
+    CHECKPOINT_KEYS, CheckpointError, CheckpointOnImprovement, check_plain, get_rng_states, load_checkpoint, save_checkpoint,
     set_rng_states,
 )
 from dlfoundations.data import InMemoryLoader
@@ -98,7 +98,8 @@ def test_a_dataclass_in_a_file_is_refused_by_weights_only(tmp_path):
     torch.save({"config": Config()}, path)
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
         torch.load(path, weights_only=True)
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(CheckpointError, match=r"bad.pt': torch.load\(weights_only=True\) refuses its contents "
+                       r"\(WeightsUnpickler error: Unsupported global: GLOBAL test_checkpoint.Config"):
         load_checkpoint(path, make_model(0))
 
 
@@ -117,7 +118,7 @@ def test_shape_mismatch_names_key_and_shapes_and_leaves_model_unchanged(tmp_path
     save_checkpoint(tmp_path / "c.pt", model, optimizer, epoch=1, best_val_loss=1.0)
     other = make_model(1, hidden=(16,))  # same keys, other shapes
     before = snapshot(other)
-    with pytest.raises(ValueError, match=r"shape mismatch for 'net.0.weight': checkpoint has \(8, 4\), model has \(16, 4\)"):
+    with pytest.raises(CheckpointError, match=r"c.pt': shape mismatch for 'net.0.weight': checkpoint has \(8, 4\), model has \(16, 4\)"):
         load_checkpoint(tmp_path / "c.pt", other)
     assert_unchanged(other, before)
 
@@ -127,7 +128,7 @@ def test_key_mismatch_names_keys_and_leaves_model_unchanged(tmp_path):
     save_checkpoint(tmp_path / "c.pt", model, epoch=1, best_val_loss=1.0)
     deeper = make_model(1, hidden=(8, 8))
     before = snapshot(deeper)
-    with pytest.raises(ValueError, match=r"keys missing from the checkpoint \['net.4.weight', 'net.4.bias'\]"):
+    with pytest.raises(CheckpointError, match=r"keys missing from the checkpoint \['net.4.weight', 'net.4.bias'\]"):
         load_checkpoint(tmp_path / "c.pt", deeper)
     assert_unchanged(deeper, before)
 
@@ -138,7 +139,7 @@ def test_optimizer_mismatch_leaves_model_and_optimizer_unchanged(tmp_path):
     save_checkpoint(tmp_path / "c.pt", model, torch.optim.Adam(list(model.parameters())[:2]), epoch=1, best_val_loss=1.0)
     target, target_opt = trained_pair(4)
     before = snapshot(target, target_opt)
-    with pytest.raises(ValueError, match="parameter group 0 has 4 parameters, checkpoint has 2"):
+    with pytest.raises(CheckpointError, match="parameter group 0 has 4 parameters, checkpoint has 2"):
         load_checkpoint(tmp_path / "c.pt", target, target_opt)
     assert_unchanged(target, before, target_opt)
 
@@ -151,7 +152,7 @@ def test_optimizer_state_shape_mismatch_is_caught(tmp_path):
     torch.save(checkpoint, path)
     target, target_opt = trained_pair(4)
     before = snapshot(target, target_opt)
-    with pytest.raises(ValueError, match=r"optimizer state 'exp_avg' of group 0: checkpoint has \(2, 2\), parameter has \(8, 4\)"):
+    with pytest.raises(CheckpointError, match=r"optimizer state 'exp_avg' of group 0: checkpoint has \(2, 2\), parameter has \(8, 4\)"):
         load_checkpoint(path, target, target_opt)
     assert_unchanged(target, before, target_opt)
 
@@ -160,7 +161,7 @@ def test_missing_optimizer_state_is_an_error(tmp_path):
     model, optimizer = trained_pair(0)
     save_checkpoint(tmp_path / "c.pt", model, epoch=1, best_val_loss=1.0)
     before = snapshot(model)
-    with pytest.raises(ValueError, match="checkpoint holds no optimizer state"):
+    with pytest.raises(CheckpointError, match="checkpoint holds no optimizer state"):
         load_checkpoint(tmp_path / "c.pt", model, optimizer)
     assert_unchanged(model, before)
 
@@ -168,9 +169,9 @@ def test_missing_optimizer_state_is_an_error(tmp_path):
 def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):
     model, _ = trained_pair(0)
     torch.save(model.state_dict(), tmp_path / "weights.pt")  # a bare state_dict, not a checkpoint
-    with pytest.raises(ValueError, match="expected a checkpoint dict with keys"):
+    with pytest.raises(CheckpointError, match="weights.pt': expected a checkpoint dict with keys"):
         load_checkpoint(tmp_path / "weights.pt", model)
-    with pytest.raises(FileNotFoundError, match="no checkpoint file at"):
+    with pytest.raises(CheckpointError, match="missing.pt': no such file"):
         load_checkpoint(tmp_path / "missing.pt", model)
 
 

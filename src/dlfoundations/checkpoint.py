@@ -14,7 +14,9 @@ an arbitrary object can run arbitrary code; a program can extend the list with
 checks that everything it writes is on the default list, so the file loads in
 any program, and :func:`load_checkpoint` checks every key and shape against the
 model *before* loading, so a failed load leaves the model and optimizer as they
-were.
+were. Every problem with the file itself (missing, empty, truncated, corrupt,
+tampered with, or written for another model) raises one exception type,
+:class:`CheckpointError`, whose message names the file and the problem.
 
 To resume training exactly, a checkpoint must hold the model, the optimizer
 *and* the random-number generators (batch order, dropout masks) of one and the
@@ -28,11 +30,14 @@ Book chapter: "Project: a digit classifier, end to end" (label
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import pickle
 import tempfile
+import zipfile
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +45,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
-    "CHECKPOINT_KEYS", "FORMAT_VERSION", "CheckpointOnImprovement", "check_plain", "get_rng_states",
+    "CHECKPOINT_KEYS", "FORMAT_VERSION", "CheckpointError", "CheckpointOnImprovement", "check_plain", "get_rng_states",
     "load_checkpoint", "save_checkpoint", "set_rng_states",
 ]
 
@@ -152,6 +157,9 @@ def get_rng_states(generators: Mapping[str, torch.Generator] | None = None) -> d
 def set_rng_states(states: Mapping[str, Any], generators: Mapping[str, torch.Generator] | None = None) -> None:
     """Restore what :func:`get_rng_states` saved: the global generator and every named generator.
 
+    Every state is checked (on a scratch generator) before any generator is
+    changed, so on an error no generator has been touched.
+
     Args:
         states (Mapping): a dict of :func:`get_rng_states`, e.g. ``checkpoint["rng"]``.
         generators (Mapping[str, torch.Generator] | None): the generators to
@@ -159,17 +167,35 @@ def set_rng_states(states: Mapping[str, Any], generators: Mapping[str, torch.Gen
 
     Raises:
         TypeError: if a value of ``generators`` is not a ``torch.Generator``.
-        ValueError: if ``states`` is not such a dict, or a name is not among the saved generators.
+        ValueError: if ``states`` is not such a dict, a state is not a valid
+            CPU generator state, or a name is not among the saved generators.
     """
     generators = _check_generators(generators)
-    if not isinstance(states, Mapping) or set(states) != {"torch", "generators"}:
-        raise ValueError(f"expected RNG states with keys ['generators', 'torch'], got {states!r:.80}")
+    _check_rng_states(states, allow_empty=False)
     missing = sorted(set(generators) - set(states["generators"]))
     if missing:
         raise ValueError(f"no saved state for generators {missing}; saved: {sorted(states['generators'])}")
     torch.set_rng_state(states["torch"])
     for name, generator in generators.items():
         generator.set_state(states["generators"][name])
+
+
+def _check_rng_states(states: object, allow_empty: bool) -> None:
+    """Raise ``ValueError`` unless ``states`` is a dict of :func:`get_rng_states` (or ``{}`` if ``allow_empty``)."""
+    if allow_empty and isinstance(states, Mapping) and not states:
+        return
+    if (not isinstance(states, Mapping) or set(states) != {"torch", "generators"}
+            or not isinstance(states["generators"], Mapping)):
+        raise ValueError(f"expected RNG states with keys ['generators', 'torch'], got {states!r:.80}")
+    named = {"torch": states["torch"]} | {f"generators[{k!r}]": v for k, v in states["generators"].items()}
+    for name, state in named.items():
+        scratch = torch.Generator()
+        try:
+            if not isinstance(state, Tensor) or state.dtype != torch.uint8:
+                raise TypeError(f"a torch.uint8 tensor, got {type(state).__name__} {getattr(state, 'dtype', '')}")
+            scratch.set_state(state)
+        except (TypeError, RuntimeError) as err:
+            raise ValueError(f"RNG state {name} is not a CPU generator state: {err}") from None
 
 
 def _check_generators(generators: object) -> dict[str, torch.Generator]:
@@ -237,7 +263,8 @@ def save_checkpoint(
             ``state_dict`` hold a value that ``weights_only`` would refuse (the
             message names its key path and type), e.g. a dataclass nested in
             ``config``; or a tensor in ``config``.
-        ValueError: if ``epoch < 0``, or the folder of ``path`` does not exist.
+        ValueError: if ``epoch < 0``, the folder of ``path`` does not exist,
+            or ``path`` is a directory.
 
     Reference: PyTorch's "Saving and loading models" tutorial (the checkpoint
     dict); book section ``sec-digits-checkpoint``.
@@ -268,6 +295,8 @@ def save_checkpoint(
     check_plain(optimizer_state, "optimizer.state_dict()", allow_tensors=True)
     if not path.parent.is_dir():
         raise ValueError(f"the folder of path must exist, got {str(path.parent)!r}")
+    if path.is_dir():
+        raise ValueError(f"path must name a file, got the directory {str(path)!r}")
     checkpoint = {
         "format_version": FORMAT_VERSION,
         "model": model_state,
@@ -281,8 +310,10 @@ def save_checkpoint(
     # Write beside the target, then rename: os.replace is atomic on one file system.
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb") as f, _crc32_on():
             torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
@@ -290,52 +321,239 @@ def save_checkpoint(
     return checkpoint
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that :func:`load_checkpoint` refuses; the message names the file and what is wrong.
+
+    Raised for every problem *with the file*: it is missing or not a regular
+    file, cannot be read, is empty, truncated or corrupt (not a complete zip
+    archive, or a member fails its CRC-32 check), holds objects that
+    ``torch.load(weights_only=True)`` refuses, or was tampered with or written
+    for something else (another format version, missing or extra keys, values
+    of the wrong type, a ``state_dict`` of another architecture or optimizer).
+    It is a ``ValueError``, so ``except ValueError`` catches it too; the error
+    that revealed the problem, if any, is chained as ``__cause__``.
+
+    Attributes:
+        path (pathlib.Path): the checkpoint file.
+        problem (str): what is wrong with it, e.g.
+            ``shape mismatch for 'net.0.weight': checkpoint has (256, 64), model has (128, 64)``.
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"cannot load checkpoint {str(path)!r}: {problem}")
+
+    def __reduce__(self):  # pickles with both arguments (multiprocessing, pytest-xdist)
+        return type(self), (self.path, self.problem)
+
+
+class _Invalid(Exception):
+    """Internal: a problem found in a checkpoint; load_checkpoint turns it into a CheckpointError."""
+
+
+def _kind(value: object) -> str:
+    """The kind of a tensor's dtype, or of an optimizer hyper-parameter, for comparisons."""
+    if isinstance(value, Tensor):
+        if value.dtype == torch.bool:
+            return "bool"
+        if value.dtype.is_complex:
+            return "complex"
+        return "floating" if value.dtype.is_floating_point else "integer"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return f"sequence of {len(value)}"
+    return type(value).__name__
+
+
+def _read(path: Path, map_location: torch.device) -> object:
+    """``torch.load(path, weights_only=True)``, after checking that the file is a complete, intact zip archive."""
+    if not path.exists():
+        raise _Invalid("no such file")
+    if not path.is_file():
+        raise _Invalid("it is a directory, not a file" if path.is_dir() else "it is not a regular file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as err:
+        raise _Invalid(f"the file cannot be read ({err.strerror or err})") from err
+    if not head:
+        raise _Invalid("the file is empty")
+    # torch.save writes a zip archive with a CRC-32 per member, but torch.load does not check them:
+    # a flipped byte in a tensor would load as a silently different weight. zipfile checks them.
+    try:
+        is_zip = zipfile.is_zipfile(path)
+        if is_zip:
+            with zipfile.ZipFile(path) as archive:
+                bad_member = archive.testzip()
+                # torch.load's zip reader takes a member whose DOS attributes say "directory" for an empty
+                # one, and hands back an uninitialised buffer in place of the tensor: refuse it here.
+                folders = [m.filename for m in archive.infolist() if m.is_dir() or m.external_attr & 0x10]
+    except Exception as err:  # BadZipFile, NotImplementedError, OSError, ...: any damage to the archive
+        raise _Invalid(f"a corrupt zip archive ({type(err).__name__}: {err})") from err
+    if not is_zip:
+        raise _Invalid(f"not a complete zip archive, as torch.save writes (truncated, or another format); "
+                       f"it starts with {head!r}")
+    if bad_member is not None:
+        raise _Invalid(f"corrupt: member {bad_member!r} fails its CRC-32 check")
+    if folders:
+        raise _Invalid(f"corrupt: member {folders[0]!r} is marked as a directory")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        # PyTorch's message is a page of advice; its "WeightsUnpickler error:" line says what was refused.
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [""]
+        reason = next((line for line in lines if "WeightsUnpickler error" in line), lines[0])
+        raise _Invalid(f"torch.load(weights_only=True) refuses its contents ({reason[:200]}); save_checkpoint "
+                       "writes only what it accepts") from err
+    except Exception as err:  # RuntimeError, EOFError, KeyError, ...: whatever damage torch.load trips on
+        raise _Invalid(f"torch.load failed with {type(err).__name__}: {str(err)[:200]}") from err
+
+
+def _check_layout(checkpoint: object) -> None:
+    """The top level: a dict of this format version with exactly CHECKPOINT_KEYS, each of the right type."""
+    if not isinstance(checkpoint, dict):
+        raise _Invalid(f"expected a checkpoint dict with keys {sorted(CHECKPOINT_KEYS)}, got {type(checkpoint).__name__}")
+    version = checkpoint.get("format_version")
+    if "format_version" in checkpoint and (type(version) is not int or version != FORMAT_VERSION):
+        raise _Invalid(f"expected checkpoint format_version {FORMAT_VERSION}, got {version!r}")
+    if set(checkpoint) != set(CHECKPOINT_KEYS):
+        missing = sorted(set(CHECKPOINT_KEYS) - set(checkpoint), key=str)
+        unexpected = sorted(set(checkpoint) - set(CHECKPOINT_KEYS), key=str)
+        raise _Invalid(f"expected a checkpoint dict with keys {sorted(CHECKPOINT_KEYS)}, "
+                       f"got one with keys missing {missing} and unexpected keys {unexpected}")
+    epoch, loss = checkpoint["epoch"], checkpoint["best_val_loss"]
+    if type(epoch) is not int or epoch < 0:
+        raise _Invalid(f"checkpoint['epoch'] must be an int >= 0, got {epoch!r}")
+    if type(loss) not in (int, float):
+        raise _Invalid(f"checkpoint['best_val_loss'] must be a float, got {type(loss).__name__}: {loss!r:.80}")
+    for key in ("rng", "config", "extra"):
+        if not isinstance(checkpoint[key], dict):
+            raise _Invalid(f"checkpoint[{key!r}] must be a dict, got {type(checkpoint[key]).__name__}")
+    try:
+        _check_rng_states(checkpoint["rng"], allow_empty=True)
+    except ValueError as err:
+        raise _Invalid(f"checkpoint['rng']: {err}") from None
+    _check_optimizer_layout(checkpoint["optimizer"])
+
+
+@contextlib.contextmanager
+def _crc32_on() -> Iterator[None]:
+    # load_checkpoint checks the zip members' CRC-32s; a program may have switched writing them off.
+    previous = torch.serialization.get_crc32_options()
+    torch.serialization.set_crc32_options(True)
+    try:
+        yield
+    finally:
+        torch.serialization.set_crc32_options(previous)
+
+
 def _check_model_state(saved: object, model: nn.Module) -> None:
     if not isinstance(saved, Mapping):
-        raise ValueError(f"checkpoint['model'] must be a state_dict, got {type(saved).__name__}")
+        raise _Invalid(f"checkpoint['model'] must be a state_dict, got {type(saved).__name__}")
     expected = model.state_dict()
     missing = [k for k in expected if k not in saved]
     unexpected = [k for k in saved if k not in expected]
     if missing or unexpected:
-        raise ValueError(
+        raise _Invalid(
             f"checkpoint does not match the model: keys missing from the checkpoint {missing}, "
             f"unexpected keys in the checkpoint {unexpected}"
         )
     for key, tensor in expected.items():
         value = saved[key]
+        if not isinstance(tensor, Tensor):  # a module's get_extra_state(): any plain value
+            continue
         if not isinstance(value, Tensor):
-            raise ValueError(f"checkpoint['model'][{key!r}] must be a tensor, got {type(value).__name__}")
+            raise _Invalid(f"checkpoint['model'][{key!r}] must be a tensor, got {type(value).__name__}")
         if value.shape != tensor.shape:
-            raise ValueError(
+            raise _Invalid(
                 f"shape mismatch for {key!r}: checkpoint has {tuple(value.shape)}, model has {tuple(tensor.shape)}"
             )
+        if _kind(value) != _kind(tensor) or value.layout != tensor.layout:
+            raise _Invalid(f"dtype mismatch for {key!r}: checkpoint has {value.dtype} ({value.layout}), "
+                           f"model has {tensor.dtype} ({tensor.layout})")
+
+
+def _check_optimizer_layout(saved: object) -> None:
+    """An optimizer state_dict's structure, checked whether or not an optimizer is given."""
+    if saved is None:
+        return
+    if (not isinstance(saved, Mapping) or set(saved) != {"state", "param_groups"}
+            or not isinstance(saved["state"], Mapping) or not isinstance(saved["param_groups"], list)):
+        raise _Invalid(
+            "checkpoint['optimizer'] must be None or an optimizer state_dict {'state': dict, 'param_groups': list}, "
+            f"got {type(saved).__name__}" + (f" with keys {sorted(saved, key=str)}" if isinstance(saved, Mapping) else "")
+        )
+    listed = []
+    for g, group in enumerate(saved["param_groups"]):
+        if (not isinstance(group, Mapping) or not isinstance(group.get("params"), list)
+                or not all(type(i) is int for i in group["params"])):
+            raise _Invalid(f"checkpoint['optimizer']['param_groups'][{g}] must be a dict with a list of int 'params'")
+        listed += group["params"]
+    if len(set(listed)) != len(listed):
+        raise _Invalid("checkpoint['optimizer'] lists a parameter id in more than one place")
+    strays = sorted(set(saved["state"]) - set(listed), key=str)
+    if strays:
+        raise _Invalid(f"checkpoint['optimizer']['state'] holds state for parameter ids {strays} "
+                       "that no parameter group lists")
+    for param_id, state in saved["state"].items():
+        if not isinstance(state, Mapping):
+            raise _Invalid(f"checkpoint['optimizer']['state'][{param_id}] must be a dict, got {type(state).__name__}")
+
+
+#: Hyper-parameters that change the algorithm, not its settings: a checkpoint must agree with the optimizer
+#: on them (Adam's state_dict has AdamW's keys and would turn an AdamW into an Adam).
+_ALGORITHM_FLAGS = frozenset({"decoupled_weight_decay", "nesterov", "amsgrad", "centered", "maximize"})
 
 
 def _check_optimizer_state(saved: object, optimizer: torch.optim.Optimizer) -> None:
-    if not isinstance(saved, Mapping) or "param_groups" not in saved or "state" not in saved:
-        raise ValueError(
-            "checkpoint['optimizer'] must be an optimizer state_dict with 'state' and 'param_groups', "
-            f"got {type(saved).__name__}"
-        )
+    """The saved state_dict (its layout already checked) fits ``optimizer``: groups, sizes, hyper-parameters, shapes."""
+    if saved is None:
+        raise _Invalid("an optimizer was given but the checkpoint holds no optimizer state")
     groups = optimizer.param_groups
     if len(saved["param_groups"]) != len(groups):
-        raise ValueError(
-            f"optimizer has {len(groups)} parameter groups, checkpoint has {len(saved['param_groups'])}"
-        )
+        raise _Invalid(f"optimizer has {len(groups)} parameter groups, checkpoint has {len(saved['param_groups'])}")
+    name = type(optimizer).__name__
     for g, (saved_group, group) in enumerate(zip(saved["param_groups"], groups)):
         ids, params = saved_group["params"], group["params"]
         if len(ids) != len(params):
-            raise ValueError(
-                f"optimizer parameter group {g} has {len(params)} parameters, checkpoint has {len(ids)}"
-            )
+            raise _Invalid(f"optimizer parameter group {g} has {len(params)} parameters, checkpoint has {len(ids)}")
+        # Hyper-parameters the optimizer does not know mean another optimizer wrote the state.
+        unexpected = sorted(set(saved_group) - set(group) - {"params", "param_names"}, key=str)
+        if unexpected:
+            raise _Invalid(f"parameter group {g} of the checkpoint has hyper-parameters {unexpected} that "
+                           f"{name} does not have: its state is from another optimizer")
+        for key in _ALGORITHM_FLAGS & set(saved_group) & set(group):
+            if saved_group[key] != group[key]:
+                raise _Invalid(f"parameter group {g}: the checkpoint's optimizer has {key}={saved_group[key]!r}, "
+                               f"this {name} has {key}={group[key]!r}: its state is from another algorithm")
+        for key in set(saved_group) & set(group) - {"params", "param_names"}:
+            mine, theirs = group[key], saved_group[key]
+            if mine is not None and theirs is not None and _kind(mine) != _kind(theirs):
+                raise _Invalid(f"parameter group {g}: {key} is {theirs!r:.60} in the checkpoint, "
+                               f"but {name} expects a value like {mine!r:.60}")
         for param_id, param in zip(ids, params):
             # Per-parameter buffers (momentum, Adam's moments) have the parameter's shape.
-            for name, value in saved["state"].get(param_id, {}).items():
+            for key, value in saved["state"].get(param_id, {}).items():
                 if isinstance(value, Tensor) and value.ndim > 0 and value.shape != param.shape:
-                    raise ValueError(
-                        f"shape mismatch for optimizer state {name!r} of group {g}: checkpoint has "
+                    raise _Invalid(
+                        f"shape mismatch for optimizer state {key!r} of group {g}: checkpoint has "
                         f"{tuple(value.shape)}, parameter has {tuple(param.shape)}"
                     )
+
+
+def _check_map_location(map_location: object) -> torch.device:
+    if not isinstance(map_location, (str, torch.device)):
+        raise TypeError(f"map_location must be a str or torch.device, got {type(map_location).__name__}")
+    try:
+        device = torch.device(map_location)
+        torch.empty(0, device=device)
+    except Exception as err:  # RuntimeError for a bad name, AssertionError for CUDA in a CPU-only build
+        raise ValueError(f"map_location must be a device available here, got {map_location!r} ({err})") from None
+    return device
 
 
 def load_checkpoint(
@@ -346,10 +564,13 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     r"""Load a checkpoint of :func:`save_checkpoint` with ``torch.load(path, weights_only=True)`` into ``model`` (and ``optimizer``).
 
-    Nothing is loaded until everything has been checked: the checkpoint's
-    keys, the model's ``state_dict`` keys and every tensor's shape, and the
-    optimizer's parameter groups and the shapes of its per-parameter state. On
-    any mismatch the model and optimizer are left exactly as they were.
+    Nothing is loaded until everything has been checked: that the file is a
+    complete zip archive whose members pass their CRC-32 checks, the
+    checkpoint's keys and the type of every value, the model's ``state_dict``
+    keys and every tensor's shape, and the optimizer's parameter groups, its
+    hyper-parameters and the shapes of its per-parameter state. Should loading
+    still fail, the model and optimizer are restored before the error is
+    raised. Either way a failed load leaves them exactly as they were.
 
     Args:
         path (str | os.PathLike): a file written by :func:`save_checkpoint`.
@@ -363,16 +584,29 @@ def load_checkpoint(
         (restore it with :func:`set_rng_states` to resume training), ``config``
         and ``extra``.
 
+    Note:
+        As ``torch.optim.Optimizer.load_state_dict`` does, the optimizer takes
+        the checkpoint's hyper-parameters (``lr``, ``betas``, ...). Unlike it,
+        this function refuses a checkpoint whose optimizer differs in a flag
+        that changes the algorithm (``decoupled_weight_decay``, ``nesterov``,
+        ``amsgrad``, ``centered``, ``maximize``) or has hyper-parameters this
+        optimizer lacks: that state is another optimizer's (``torch.optim.Adam``'s
+        ``state_dict`` has the keys of ``AdamW``'s and would turn an ``AdamW``
+        into an ``Adam``). It also checks the CRC-32 of every member of the
+        zip archive, which ``torch.load`` does not, so a corrupted byte is an
+        error instead of a silently different weight; the file is read twice.
+
     Raises:
-        TypeError: if ``model``/``optimizer`` have the wrong type.
-        FileNotFoundError: if ``path`` does not exist.
-        pickle.UnpicklingError: if the file holds objects that
-            ``weights_only=True`` refuses (it was not written by :func:`save_checkpoint`,
-            or the program registered extra types with ``add_safe_globals``).
-        ValueError: if keys are missing or unexpected, or a shape differs; the
-            message names the key and both shapes, e.g.
-            ``shape mismatch for 'net.0.weight': checkpoint has (256, 64), model has (128, 64)``;
-            or if ``optimizer`` is given and the checkpoint holds none.
+        CheckpointError: a ``ValueError`` for every problem with the file: it
+            is missing or a directory, empty, truncated, corrupt or tampered
+            with, holds objects that ``weights_only=True`` refuses, has keys
+            missing or unexpected or a shape that differs from the model's; the
+            message names the file and the problem, e.g. ``cannot load
+            checkpoint 'best.pt': shape mismatch for 'net.0.weight': checkpoint
+            has (256, 64), model has (128, 64)``; or ``optimizer`` is given and
+            the checkpoint holds none, or another optimizer's state.
+        TypeError: if ``path``, ``model``, ``optimizer`` or ``map_location`` have the wrong type.
+        ValueError: if ``map_location`` is not a device available here.
 
     Book section: ``sec-digits-checkpoint``.
     """
@@ -381,24 +615,41 @@ def load_checkpoint(
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}")
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint file at {str(path)!r}")
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    if not isinstance(checkpoint, dict) or set(checkpoint) != set(CHECKPOINT_KEYS):
-        found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise ValueError(f"expected a checkpoint dict with keys {sorted(CHECKPOINT_KEYS)}, got {found}")
-    if checkpoint["format_version"] != FORMAT_VERSION:
-        raise ValueError(f"expected checkpoint format_version {FORMAT_VERSION}, got {checkpoint['format_version']!r}")
-    _check_model_state(checkpoint["model"], model)
-    if optimizer is not None:
-        if checkpoint["optimizer"] is None:
-            raise ValueError("an optimizer was given but the checkpoint holds no optimizer state")
-        _check_optimizer_state(checkpoint["optimizer"], optimizer)
-    # Every check passed: only now change the model and optimizer.
-    model.load_state_dict(checkpoint["model"])
-    if optimizer is not None:
-        optimizer.load_state_dict(checkpoint["optimizer"])
+    device = _check_map_location(map_location)
+    try:
+        checkpoint = _read(path, device)
+        _check_layout(checkpoint)
+        _check_model_state(checkpoint["model"], model)
+        if optimizer is not None:
+            _check_optimizer_state(checkpoint["optimizer"], optimizer)
+        # Every check passed: only now change the model and optimizer (and undo it all if that fails).
+        _load_or_restore(checkpoint, model, optimizer)
+    except _Invalid as err:
+        raise CheckpointError(path, str(err)) from err.__cause__
     return checkpoint
+
+
+def _load_or_restore(checkpoint: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
+    model_before = {k: v.detach().clone() if isinstance(v, Tensor) else v for k, v in model.state_dict().items()}
+    # Optimizer.load_state_dict rebinds .state and .param_groups to new objects; keeping the old ones restores it.
+    optimizer_before = None if optimizer is None else (optimizer.state, optimizer.param_groups)
+    try:
+        model.load_state_dict(checkpoint["model"])
+        if optimizer is not None:
+            keys_before = [set(group) for group in optimizer.param_groups]
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            for g, (keys, group) in enumerate(zip(keys_before, optimizer.param_groups)):
+                if not keys <= set(group):
+                    raise _Invalid(f"parameter group {g} of the checkpoint lacks the hyper-parameters "
+                                   f"{sorted(keys - set(group))} of {type(optimizer).__name__}")
+    except Exception as err:
+        with torch.no_grad():
+            model.load_state_dict(model_before)
+        if optimizer_before is not None:
+            optimizer.state, optimizer.param_groups = optimizer_before
+        if isinstance(err, _Invalid):
+            raise
+        raise _Invalid(f"loading failed with {type(err).__name__}: {str(err)[:200]}") from err
 
 
 class CheckpointOnImprovement:

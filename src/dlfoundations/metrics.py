@@ -3,8 +3,10 @@ r"""Classification metrics from their definitions: accuracy, the confusion matri
 Every metric here is a count over the confusion matrix :math:`M`, where
 :math:`M_{jk}` is the number of samples of true class :math:`j` predicted as
 class :math:`k`. The functions take label tensors (not logits) and agree with
-``sklearn.metrics`` (``confusion_matrix``, ``precision_recall_fscore_support``
-with ``zero_division=0``), which the tests check on random labels.
+``sklearn.metrics`` (``confusion_matrix``, ``accuracy_score``,
+``precision_recall_fscore_support`` with ``labels=range(K)`` and a numeric
+``zero_division``), which the tests check with Hypothesis, absent classes,
+single samples and every integer label dtype included.
 
 Book chapter: "Project: a digit classifier, end to end" (label
 ``chap-digits-project``, section ``sec-digits-metrics``).
@@ -12,6 +14,8 @@ Book chapter: "Project: a digit classifier, end to end" (label
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import NamedTuple
 
 import torch
@@ -19,16 +23,18 @@ from torch import Tensor
 
 __all__ = ["PrecisionRecallF1", "accuracy", "confusion_matrix", "precision_recall_f1"]
 
-_AVERAGES = (None, "macro")
+_AVERAGES = (None, "macro", "micro", "weighted")
+#: The largest K for which a (K, K) confusion matrix is built: 2**31 - 1 keeps the flat index j * K + k in int64.
+_MAX_CLASSES = 2**31 - 1
 
 
 def _check_num_classes(num_classes: object) -> int:
-    # bool is a subclass of int, but `num_classes=True` is a mistake, not a 1.
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+    # bool is a subclass of int, but `num_classes=True` is a mistake, not a 1. NumPy integers are Integral.
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
         raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}: {num_classes!r}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-    return num_classes
+    if not 1 <= num_classes <= _MAX_CLASSES:
+        raise ValueError(f"num_classes must be in [1, {_MAX_CLASSES}], got {num_classes}")
+    return int(num_classes)
 
 
 def _check_labels(y_true: object, y_pred: object, num_classes: int | None) -> tuple[Tensor, Tensor]:
@@ -41,12 +47,16 @@ def _check_labels(y_true: object, y_pred: object, num_classes: int | None) -> tu
             )
         if labels.ndim != 1:
             raise ValueError(f"expected {name} of shape (N,), got {tuple(labels.shape)}")
+    if y_true.device != y_pred.device:
+        raise ValueError(f"expected y_true and y_pred on one device, got {y_true.device} and {y_pred.device}")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"expected y_true and y_pred of the same shape (N,), got {tuple(y_true.shape)} and {tuple(y_pred.shape)}"
         )
     if len(y_true) == 0:
         raise ValueError("expected at least one sample, got y_true and y_pred of shape (0,)")
+    # Labels of any integer dtype, mixed: int64 holds them all (uint16/32/64 lack the comparisons below).
+    y_true, y_pred = y_true.to(torch.int64), y_pred.to(torch.int64)
     if num_classes is not None:
         for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
             bad = (labels < 0) | (labels >= num_classes)
@@ -55,7 +65,7 @@ def _check_labels(y_true: object, y_pred: object, num_classes: int | None) -> tu
                 raise ValueError(
                     f"expected {name} labels in [0, {num_classes}), got label {int(labels[i])} at position {i}"
                 )
-    return y_true.to(torch.int64), y_pred.to(torch.int64)
+    return y_true, y_pred
 
 
 def accuracy(y_true: Tensor, y_pred: Tensor) -> float:
@@ -73,7 +83,8 @@ def accuracy(y_true: Tensor, y_pred: Tensor) -> float:
 
     Raises:
         TypeError: if an argument is not an integer tensor.
-        ValueError: if the shapes are not both ``(N,)`` with :math:`N \ge 1`.
+        ValueError: if the shapes are not both ``(N,)`` with :math:`N \ge 1` (as scikit-learn's
+            ``accuracy_score`` refuses empty input), or on different devices.
 
     Book section: ``sec-digits-metrics``, equation ``eq-digits-accuracy``.
     """
@@ -103,23 +114,27 @@ def confusion_matrix(y_true: Tensor, y_pred: Tensor, num_classes: int) -> Tensor
 
     Raises:
         TypeError: if a label tensor is not of an integer dtype or ``num_classes`` not an int.
-        ValueError: if the shapes differ or are not ``(N,)``, ``num_classes < 1``, or a
-            label is outside ``[0, num_classes)`` (the message names it and its position).
+        ValueError: if the shapes differ or are not ``(N,)``, :math:`N = 0`, the tensors are on
+            different devices, ``num_classes`` is not in ``[1, 2**31 - 1]`` (or the matrix cannot
+            be allocated), or a label is outside ``[0, num_classes)`` (the message names it and its position).
 
     Book section: ``sec-digits-metrics``, equation ``eq-digits-confusion``.
     """
     K = _check_num_classes(num_classes)
     y_true, y_pred = _check_labels(y_true, y_pred, K)
     # Pair (j, k) gets the flat index j * K + k; counting the indices counts the pairs.
-    counts = torch.bincount(y_true * K + y_pred, minlength=K * K)  # (K * K,)
+    try:
+        counts = torch.bincount(y_true * K + y_pred, minlength=K * K)  # (K * K,)
+    except RuntimeError as err:  # out of memory for a huge K
+        raise ValueError(f"cannot allocate a confusion matrix of {K} x {K} int64 counts ({err})") from None
     return counts.reshape(K, K)  # (K * K,) -> (K, K): row = true class, column = prediction
 
 
 class PrecisionRecallF1(NamedTuple):
-    """Per-class (or macro-averaged) precision, recall and F1, and each class's support.
+    """Per-class (or averaged) precision, recall and F1, and each class's support.
 
     With ``average=None`` the first three are ``(K,)`` float64 tensors; with
-    ``average="macro"`` they are 0-d tensors. ``support`` is always the ``(K,)``
+    ``average="macro"``, ``"micro"`` or ``"weighted"`` they are 0-d tensors. ``support`` is always the ``(K,)``
     int64 count of true samples per class.
     """
 
@@ -133,6 +148,29 @@ def _safe_divide(numerator: Tensor, denominator: Tensor, zero_division: float) -
     # 0/0 happens for a class never predicted (precision) or never present (recall).
     safe = torch.where(denominator > 0, denominator, torch.ones_like(denominator))
     return torch.where(denominator > 0, numerator / safe, torch.full_like(numerator, zero_division))
+
+
+def _average(values: Tensor, weights: Tensor | None) -> Tensor:
+    """Mean of ``values`` (weighted by ``weights``) over its non-NaN entries, as scikit-learn's ``_nanaverage``."""
+    keep = ~values.isnan()  # (K,): NaN only where zero_division=nan filled a 0/0
+    if not keep.any():
+        return values.new_tensor(math.nan)
+    values = values[keep]
+    if weights is None or weights[keep].sum() == 0:
+        return values.mean()
+    weights = weights[keep]
+    return (values * weights).sum() / weights.sum()
+
+
+def _check_zero_division(zero_division: object) -> float:
+    if isinstance(zero_division, bool) or not isinstance(zero_division, numbers.Real):
+        raise TypeError(
+            f"zero_division must be a float in [0, 1] or nan, got {type(zero_division).__name__}: {zero_division!r}"
+        )
+    zero_division = float(zero_division)
+    if not (0.0 <= zero_division <= 1.0 or math.isnan(zero_division)):
+        raise ValueError(f"zero_division must be in [0, 1] or nan, got {zero_division}")
+    return zero_division
 
 
 def precision_recall_f1(
@@ -157,14 +195,17 @@ def precision_recall_f1(
         y_pred (Tensor): predicted class labels in ``[0, num_classes)``, integer dtype.
         num_classes (int): the number of classes :math:`K`.
         average (str | None): ``None`` for per-class values, ``"macro"`` for
-            their unweighted mean. Default: ``None``.
+            their unweighted mean, ``"weighted"`` for their mean weighted by
+            support, ``"micro"`` for the ratios of the counts summed over
+            classes (all three equal the accuracy). Default: ``None``.
         zero_division (float): the value of a ratio whose denominator is 0
-            (a class never predicted, or never present), in ``[0, 1]``. Default: 0.
+            (a class never predicted, or never present), in ``[0, 1]``, or
+            ``nan``, which the averages then skip. Default: 0.
 
     Shape:
         - y_true, y_pred: :math:`(N,)`.
         - Output: ``precision``, ``recall``, ``f1`` of :math:`(K,)` (``average=None``)
-          or :math:`()` (``"macro"``), float64; ``support`` of :math:`(K,)`, int64.
+          or :math:`()` (averaged), float64; ``support`` of :math:`(K,)`, int64.
 
     Returns:
         PrecisionRecallF1: equal to ``sklearn.metrics.precision_recall_fscore_support(
@@ -174,27 +215,40 @@ def precision_recall_f1(
     Raises:
         TypeError: if a label tensor is not of an integer dtype, ``num_classes``
             not an int or ``zero_division`` not a number.
-        ValueError: as :func:`confusion_matrix`, or if ``average`` is not ``None``
-            or ``"macro"``, or ``zero_division`` is outside ``[0, 1]``.
+        ValueError: as :func:`confusion_matrix`, or if ``average`` is not one of
+            ``None``, ``"macro"``, ``"micro"``, ``"weighted"``, or
+            ``zero_division`` is outside ``[0, 1]`` and not ``nan``.
+
+    Note:
+        scikit-learn takes ``zero_division`` in ``{0.0, 1.0, nan, "warn"}``.
+        Here any value in ``[0, 1]`` is accepted (the result is the same
+        formula), and ``"warn"`` (scikit-learn's default: 0 with a warning) is
+        not: the default here is 0, silently. With ``nan``, as in
+        scikit-learn, the undefined ratios are ``nan`` per class and the
+        averages skip them (``nan`` if all are). The labels are ``range(K)``,
+        so a label outside it is an error, where scikit-learn with
+        ``labels=range(K)`` would ignore it.
 
     Reference: van Rijsbergen, *Information Retrieval* (1979), chapter 7 (the
     F-measure with :math:`\beta = 1`). Book section ``sec-digits-metrics``,
     equations ``eq-digits-precision-recall`` and ``eq-digits-macro``.
     """
-    if average not in _AVERAGES:
+    if not (average is None or isinstance(average, str) and average in _AVERAGES):
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
-    if isinstance(zero_division, bool) or not isinstance(zero_division, (int, float)):
-        raise TypeError(f"zero_division must be a float in [0, 1], got {type(zero_division).__name__}")
-    if not 0.0 <= zero_division <= 1.0:
-        raise ValueError(f"zero_division must be in [0, 1], got {zero_division}")
+    zero_division = _check_zero_division(zero_division)
     M = confusion_matrix(y_true, y_pred, num_classes).double()  # (K, K)
     true_positives = M.diagonal()  # (K,)
     predicted = M.sum(dim=0)  # (K,): column sums, everything predicted as k
     support = M.sum(dim=1)  # (K,): row sums, every sample of true class k
+    if average == "micro":  # pool the counts of all classes first: one ratio each
+        true_positives, predicted, support_pooled = true_positives.sum(), predicted.sum(), support.sum()
+    else:
+        support_pooled = support
     precision = _safe_divide(true_positives, predicted, zero_division)
-    recall = _safe_divide(true_positives, support, zero_division)
+    recall = _safe_divide(true_positives, support_pooled, zero_division)
     # F1 = 2PR / (P + R) = 2 TP / (predicted + support): the second form has no 0/0 when TP = 0 < support.
-    f1 = _safe_divide(2 * true_positives, predicted + support, zero_division)
-    if average == "macro":
-        precision, recall, f1 = precision.mean(), recall.mean(), f1.mean()
+    f1 = _safe_divide(2 * true_positives, predicted + support_pooled, zero_division)
+    if average in ("macro", "weighted"):
+        weights = support if average == "weighted" else None
+        precision, recall, f1 = (_average(v, weights) for v in (precision, recall, f1))
     return PrecisionRecallF1(precision, recall, f1, support.to(torch.int64))
