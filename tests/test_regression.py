@@ -232,9 +232,9 @@ Y_OK = torch.zeros(4, 1)
 @pytest.mark.parametrize(
     ("lr", "error", "match"),
     [
-        (-0.1, ValueError, r"^Invalid learning rate: -0.1$"),
-        (0.0, ValueError, r"^Invalid learning rate: 0.0$"),
-        (float("nan"), ValueError, r"^Invalid learning rate: nan$"),
+        (-0.1, ValueError, r"^Invalid learning rate: -0.1\b"),
+        (float("nan"), ValueError, r"^Invalid learning rate: nan\b"),
+        (float("inf"), ValueError, r"^Invalid learning rate: inf\b"),
         ("0.1", TypeError, "lr must be a float"),
         (True, TypeError, "lr must be a float"),
     ],
@@ -242,6 +242,15 @@ Y_OK = torch.zeros(4, 1)
 def test_invalid_learning_rate(fit_fn, lr, error, match):
     with pytest.raises(error, match=match):
         fit_fn(X_OK, Y_OK, lr=lr, num_epochs=1)
+
+
+@pytest.mark.parametrize("fit_fn", [fit_gradient_descent, fit_autograd])
+def test_zero_learning_rate_keeps_the_start_like_torch_optim(fit_fn):
+    # The package's convention (dlfoundations._validation.check_lr): lr = 0 is allowed, as in torch.optim.
+    X, y, weight, bias = _random_problem(5, 2, 1)
+    fit = fit_fn(X, y, lr=0.0, num_epochs=2, weight=weight, bias=bias)
+    assert torch.equal(fit.weight, weight) and torch.equal(fit.bias, bias)
+    assert fit.losses[0] == fit.losses[1]
 
 
 @pytest.mark.parametrize("fit_fn", [fit_gradient_descent, fit_autograd])

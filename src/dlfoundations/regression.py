@@ -207,7 +207,8 @@ def fit_gradient_descent(
     Args:
         X (Tensor): inputs.
         y (Tensor): targets.
-        lr (float): learning rate :math:`\eta > 0`. Gradient descent on the MSE
+        lr (float): learning rate :math:`\eta \ge 0` (0 leaves the parameters
+            where they start, as in ``torch.optim``). Gradient descent on the MSE
             converges only if :math:`\eta < 2 / \lambda_{\max}` of the Hessian.
         num_epochs (int): number of updates, a positive int.
         weight (Tensor, optional): initial weight; copied, not modified. Default: zeros.
@@ -224,7 +225,7 @@ def fit_gradient_descent(
     Raises:
         TypeError: if an argument has the wrong type, or ``y`` or the initial
             parameters have another dtype than ``X`` (the message names both).
-        ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not
+        ValueError: ``Invalid learning rate: -0.1 ...`` if ``lr < 0`` or not
             finite; ``Invalid num_epochs: 0 ...`` if ``num_epochs < 1``; or a
             message naming expected and received shapes.
 
@@ -263,7 +264,7 @@ def fit_autograd(
     Args:
         X (Tensor): inputs.
         y (Tensor): targets.
-        lr (float): learning rate :math:`\eta > 0`.
+        lr (float): learning rate :math:`\eta \ge 0`.
         num_epochs (int): number of updates, a positive int.
         zero_grad (bool): reset ``.grad`` after every update. ``False``
             reproduces the classic bug: each step then uses the *sum* of all
@@ -284,7 +285,7 @@ def fit_autograd(
     Raises:
         TypeError: if an argument has the wrong type (``zero_grad`` must be a bool),
             or ``y`` or the initial parameters have another dtype than ``X``.
-        ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not
+        ValueError: ``Invalid learning rate: -0.1 ...`` if ``lr < 0`` or not
             finite; ``Invalid num_epochs: 0 ...`` if ``num_epochs < 1``; or a
             message naming expected and received shapes.
 
