@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from torch import nn
@@ -364,6 +364,7 @@ def test_pool_rejects_bad_input(pool, X, args, error, match):
 # ---------------------------------------------------------------- the layer
 
 
+@settings(max_examples=30)  # each example builds a model: fewer suffice
 @given(C=st.integers(1, 3), O=st.integers(1, 3), F_=st.integers(1, 4), S=st.integers(1, 3),
        P=st.integers(0, 2), bias=st.booleans(), seed=st.integers(0, 2**31 - 1), N=st.integers(0, 2))
 def test_conv2d_layer_init_output_and_gradients_equal_nn_conv2d(C, O, F_, S, P, bias, seed, N):

@@ -216,8 +216,9 @@ def replace_head(model: nn.Module, num_classes: int, generator: torch.Generator 
         raise TypeError(f"expected model.head to be an nn.Linear, got {type(head).__name__}")
     num_classes = _check_int(num_classes, "num_classes", 1)
     _check_generator(generator)
-    new_head = nn.Linear(head.in_features, num_classes, bias=head.bias is not None)
-    new_head.to(device=head.weight.device, dtype=head.weight.dtype)
+    # Built in the old head's dtype and device, so the draws are those of nn.Linear(..., dtype=...).
+    new_head = nn.Linear(head.in_features, num_classes, bias=head.bias is not None,
+                         device=head.weight.device, dtype=head.weight.dtype)
     if generator is not None:
         _reset_like_torch(new_head, generator)
     model.head = new_head
