@@ -215,6 +215,10 @@ def test_conv_mixed_dtypes_raise_type_error_naming_both(conv, x_dtype, w_dtype, 
         (torch.zeros(1, 1, 4, 4), [[1.0]], None, TypeError, r"expected a floating tensor weight, got list"),
         (torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1), [0.0], TypeError, r"expected bias to be a tensor or None, got list"),
         (torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1), torch.zeros(1, 1), ValueError, r"expected bias of shape \(1,\), got \(1, 1\)"),
+        (torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1, device="meta"), None, ValueError,
+         r"expected weight on device cpu \(the device of X\), got meta"),
+        (torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1), torch.zeros(1, device="meta"), ValueError,
+         r"expected bias on device cpu \(the device of X\), got meta"),
     ],
 )
 def test_conv_rejects_bad_input_naming_expected_and_received(conv, X, weight, bias, error, match):

@@ -82,6 +82,9 @@ def _check_conv_args(
         )
     if X.dtype != weight.dtype:
         raise TypeError(f"expected weight of dtype {X.dtype} (the dtype of X), got {weight.dtype}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if isinstance(t, Tensor) and t.device != X.device:
+            raise ValueError(f"expected {name} on device {X.device} (the device of X), got {t.device}")
     if bias is not None:
         if not isinstance(bias, Tensor):
             raise TypeError(f"expected bias to be a tensor or None, got {type(bias).__name__}")
@@ -164,14 +167,16 @@ def conv2d_loops(
           :math:`I_{out} = \lfloor (I + 2P - F_I)/S \rfloor + 1` (and likewise :math:`J_{out}`).
 
     Returns:
-        Tensor: equal to ``torch.nn.functional.conv2d(X, weight, bias, stride, padding)``.
+        Tensor: equal to ``torch.nn.functional.conv2d(X, weight, bias, stride, padding)``;
+        for NaN or infinite weights over padding see the Note of :func:`conv2d_im2col`.
 
     Raises:
         TypeError: if ``X``, ``weight`` and ``bias`` are not floating tensors of
             one dtype (no promotion, as in ``F.conv2d``), or ``stride``/``padding`` not ints.
         ValueError: if ``X`` is not ``(N, C, I, J)`` with :math:`C \ge 1`, ``weight``
             has no output channel, the channels of ``X`` and
-            ``weight`` differ, ``bias`` is not ``(O,)``, ``stride < 1``,
+            ``weight`` differ, ``weight`` or ``bias`` is on another device than
+            ``X``, ``bias`` is not ``(O,)``, ``stride < 1``,
             ``padding < 0``, or the kernel is larger than the padded input.
 
     Reference: LeCun et al., "Gradient-based learning applied to document
