@@ -45,11 +45,14 @@ def test_fan_refuses_fewer_than_two_dims(shape):
         ours.calculate_fan_in_and_fan_out(torch.empty(shape))
 
 
-def test_fan_refuses_non_tensors_and_integer_tensors():
+def test_fan_refuses_non_tensors_and_counts_integer_tensors_as_pytorch():
     with pytest.raises(TypeError, match="tensor must be a torch.Tensor, got list"):
         ours.calculate_fan_in_and_fan_out([[1.0, 2.0]])
+    # fans depend on the shape only: PyTorch counts them for any dtype, and so do we
+    w = torch.zeros(2, 3, dtype=torch.long)
+    assert ours.calculate_fan_in_and_fan_out(w) == nn.init._calculate_fan_in_and_fan_out(w) == (3, 2)
     with pytest.raises(TypeError, match="floating dtype, got torch.int64"):
-        ours.calculate_fan_in_and_fan_out(torch.zeros(2, 3, dtype=torch.long))
+        ours.xavier_uniform_(w)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +190,7 @@ def test_fill_validation_messages():
         ours.kaiming_normal_(w, nonlinearity="gelu")
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         ours.xavier_normal_(torch.empty(5))
-    with pytest.raises(ValueError, match="gain must be positive, got -1.0"):
+    with pytest.raises(ValueError, match="gain must be non-negative, got -1.0"):
         ours.xavier_uniform_(w, gain=-1.0)
     with pytest.raises(ValueError, match="a <= b, got a=1.0 and b=0.0"):
         ours.uniform_(w, 1.0, 0.0)
@@ -333,8 +336,8 @@ def test_clip_skips_missing_grads_and_validates():
     params.append(torch.zeros(2, requires_grad=True))  # .grad is None
     ours.clip_grad_norm_(params, 1.0)
     assert params[-1].grad is None
-    with pytest.raises(ValueError, match="max_norm must be positive, got 0.0"):
-        ours.clip_grad_norm_(params, 0.0)
+    with pytest.raises(ValueError, match="max_norm must be non-negative, got -1.0"):
+        ours.clip_grad_norm_(params, -1.0)
     with pytest.raises(ValueError, match="norm_type must be >= 1 or inf, got 0.5"):
         ours.clip_grad_norm_(params, 1.0, norm_type=0.5)
     with pytest.raises(TypeError, match="parameters must be tensors, got float"):

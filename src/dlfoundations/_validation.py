@@ -41,11 +41,19 @@ def check_positive_int(value: object, name: str) -> int:
 
 
 def check_lr(lr: object) -> float:
-    """Return the learning rate ``lr`` as a float if it is a finite number above 0."""
+    """Return the learning rate ``lr`` as a float if it is a finite number ``>= 0``.
+
+    Note:
+        ``lr = 0`` is accepted, as ``torch.optim`` accepts ``lr=0.0`` (the
+        parameters stay put) and as :mod:`dlfoundations.optim` and
+        :mod:`dlfoundations.schedules` do: one convention for the whole package.
+        Unlike ``torch.optim``, ``inf`` and NaN are refused (``ValueError``), since
+        they turn every parameter into ``inf`` or NaN at the first step.
+    """
     if isinstance(lr, bool) or not isinstance(lr, (int, float)):
         raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"Invalid learning rate: {lr}")
+    if not (math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"Invalid learning rate: {lr} (expected a finite float >= 0)")
     return float(lr)
 
 

@@ -17,6 +17,7 @@ Book section: {ref}`chap-initialization`.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -42,7 +43,10 @@ __all__ = [
 ]
 
 _MODES = ("fan_in", "fan_out")
-_NONLINEARITIES = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
+_LINEAR_LIKE = (
+    "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid",
+)
+_NONLINEARITIES = (*_LINEAR_LIKE, "tanh", "relu", "leaky_relu", "selu")
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
@@ -92,15 +96,17 @@ def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
         - tensor: :math:`(O, D, *)`.
 
     Returns:
-        tuple[int, int]: ``(fan_in, fan_out)``, as ``torch.nn.init._calculate_fan_in_and_fan_out``.
+        tuple[int, int]: ``(fan_in, fan_out)``, as ``torch.nn.init._calculate_fan_in_and_fan_out``
+        (of any dtype; a zero-sized side gives a fan of 0, as there).
 
     Raises:
-        TypeError: if ``tensor`` is not a floating-point tensor.
-        ValueError: if ``tensor`` has fewer than two dimensions.
+        TypeError: if ``tensor`` is not a tensor.
+        ValueError: if ``tensor`` has fewer than two dimensions (as PyTorch).
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-forward``.
     """
-    _check_tensor(tensor)
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
     if tensor.ndim < 2:
         raise ValueError(
             "fan in and fan out need a tensor with at least 2 dimensions (O, D, ...), "
@@ -123,9 +129,19 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     PyTorch's empirical value (tanh is the identity near zero, but squashes larger
     inputs).
 
+    Convolutions (``"conv1d"`` ... ``"conv_transpose3d"``) are linear maps
+    and get :math:`g = 1` too; ``"selu"`` gets PyTorch's :math:`3/4`.
+
+    Note:
+        ``torch.nn.init.calculate_gain("leaky_relu", param)`` returns NaN or 0
+        for a NaN or infinite slope; here those raise ``ValueError``. A
+        ``bool`` slope raises ``TypeError`` here, ``ValueError`` there.
+
     Args:
-        nonlinearity (str): one of ``"linear"``, ``"sigmoid"``, ``"tanh"``,
-            ``"relu"``, ``"leaky_relu"``.
+        nonlinearity (str): one of ``"linear"``, ``"conv1d"``, ``"conv2d"``,
+            ``"conv3d"``, ``"conv_transpose1d"``, ``"conv_transpose2d"``,
+            ``"conv_transpose3d"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``,
+            ``"leaky_relu"``, ``"selu"``.
         param (float, optional): the negative slope of ``"leaky_relu"``.
             Default: ``None``, meaning 0.01 as in :class:`torch.nn.LeakyReLU`.
 
@@ -133,20 +149,24 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         float: the gain, equal to ``torch.nn.init.calculate_gain(nonlinearity, param)``.
 
     Raises:
-        ValueError: if ``nonlinearity`` is unknown.
-        TypeError: if ``param`` is not a number.
+        TypeError: if ``nonlinearity`` is not a string or ``param`` is not a number.
+        ValueError: if ``nonlinearity`` is unknown or ``param`` is not finite.
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-gain``; He et
     al. (2015), equations (10) and (15).
     """
+    if not isinstance(nonlinearity, str):
+        raise TypeError(f"nonlinearity must be a str, one of {_NONLINEARITIES}, got {type(nonlinearity).__name__}")
     if nonlinearity not in _NONLINEARITIES:
         raise ValueError(f"nonlinearity must be one of {_NONLINEARITIES}, got {nonlinearity!r}")
-    if nonlinearity in ("linear", "sigmoid"):
+    if nonlinearity in _LINEAR_LIKE:
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3.0
     if nonlinearity == "relu":
         return math.sqrt(2.0)
+    if nonlinearity == "selu":
+        return 3.0 / 4.0  # PyTorch's value, chosen to keep SELU's self-normalisation
     negative_slope = 0.01 if param is None else _check_number(param, "param (negative slope)")
     return math.sqrt(2.0 / (1.0 + negative_slope**2))
 
@@ -191,10 +211,17 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: torch.Ge
         Tensor: ``tensor`` itself, equal (to round-off) to
         ``torch.nn.init.uniform_(tensor, a, b, generator=generator)`` after the same draws.
 
+    Note:
+        The draws are the same as PyTorch's, and ``generator`` ends in the same
+        state, but the affine map :math:`a + (b - a) u` is rounded in a
+        different order than PyTorch's kernel, so a value may differ from it in
+        the last bit (one unit in the last place).
+
     Raises:
         TypeError: if ``tensor`` is not a floating tensor, a bound is not a number
             or ``generator`` is not a :class:`torch.Generator`.
-        ValueError: if ``a > b``.
+        ValueError: if a bound is not finite, ``a > b``, or ``b - a`` overflows
+            (PyTorch raises ``RuntimeError`` for the last two).
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-uniform-bound``.
     """
@@ -203,6 +230,8 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: torch.Ge
     b = _check_number(b, "b")
     if a > b:
         raise ValueError(f"uniform_ expects a <= b, got a={a} and b={b}")
+    if not math.isfinite(b - a):
+        raise ValueError(f"uniform_ expects a finite width b - a, got a={a} and b={b} (b - a = {b - a})")
     u = torch.rand(tensor.shape, generator=_check_generator(generator), dtype=tensor.dtype, device=tensor.device)
     with torch.no_grad():  # initialisation is not part of the graph
         return tensor.copy_(a + (b - a) * u)
@@ -229,7 +258,7 @@ def normal_(
     Raises:
         TypeError: if ``tensor`` is not a floating tensor, ``mean`` or ``std`` is
             not a number, or ``generator`` is not a :class:`torch.Generator`.
-        ValueError: if ``std`` is negative.
+        ValueError: if ``mean`` or ``std`` is not finite or ``std`` is negative.
 
     Book section: {ref}`chap-initialization`.
     """
@@ -251,7 +280,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: torch.Generato
 
     Args:
         tensor (Tensor): weight to fill in place, at least 2-D.
-        gain (float): scale factor :math:`g > 0` (see :func:`calculate_gain`). Default: 1.
+        gain (float): scale factor :math:`g \ge 0` (see :func:`calculate_gain`). Default: 1.
         generator (torch.Generator, optional): source of the draws. Default: ``None``.
 
     Shape:
@@ -263,13 +292,23 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: torch.Generato
 
     Raises:
         TypeError: if ``tensor`` is not a floating tensor or ``gain`` not a number.
-        ValueError: if ``tensor`` has fewer than 2 dimensions or ``gain <= 0``.
+        ValueError: if ``tensor`` has fewer than 2 dimensions or ``gain`` is negative or not finite.
+
+    Note:
+        A tensor with no element is returned untouched and no number is drawn
+        (``torch.nn.init.xavier_*_`` raises ``ZeroDivisionError`` for shape
+        ``(0, 0)``). A negative gain raises ``ValueError`` here; PyTorch raises
+        ``RuntimeError`` from its kernel. Values equal PyTorch's to round-off
+        (see :func:`uniform_`).
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-xavier``;
     Glorot and Bengio (2010), section 4.2.1, equation (16).
     """
+    _check_tensor(tensor)
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    gain = _check_number(gain, "gain", positive=True)
+    gain = _check_number(gain, "gain", non_negative=True)
+    if tensor.numel() == 0:
+        return tensor  # nothing to fill (PyTorch divides by fan_in + fan_out = 0 for shape (0, 0))
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     bound = uniform_bound(std)
     return uniform_(tensor, -bound, bound, generator=generator)
@@ -280,7 +319,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator
 
     Args:
         tensor (Tensor): weight to fill in place, at least 2-D.
-        gain (float): scale factor :math:`g > 0`. Default: 1.
+        gain (float): scale factor :math:`g \ge 0`. Default: 1.
         generator (torch.Generator, optional): source of the draws. Default: ``None``.
 
     Shape:
@@ -292,23 +331,39 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator
 
     Raises:
         TypeError: if ``tensor`` is not a floating tensor or ``gain`` not a number.
-        ValueError: if ``tensor`` has fewer than 2 dimensions or ``gain <= 0``.
+        ValueError: if ``tensor`` has fewer than 2 dimensions or ``gain`` is negative or not finite.
+
+    Note:
+        A tensor with no element is returned untouched and no number is drawn
+        (``torch.nn.init.xavier_*_`` raises ``ZeroDivisionError`` for shape
+        ``(0, 0)``). A negative gain raises ``ValueError`` here; PyTorch raises
+        ``RuntimeError`` from its kernel. Values equal PyTorch's to round-off
+        (see :func:`uniform_`).
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-xavier``;
     Glorot and Bengio (2010), section 4.2.1 (the variance of their equation (16)).
     """
+    _check_tensor(tensor)
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    gain = _check_number(gain, "gain", positive=True)
+    gain = _check_number(gain, "gain", non_negative=True)
+    if tensor.numel() == 0:
+        return tensor  # nothing to fill (PyTorch divides by fan_in + fan_out = 0 for shape (0, 0))
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator=generator)
 
 
-def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
-    if mode not in _MODES:
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float | None:
+    _check_tensor(tensor)
+    if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    gain = calculate_gain(nonlinearity, a)
+    if tensor.numel() == 0:
+        # As torch.nn.init.kaiming_*_: a no-op with a warning, and no number drawn.
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return None
     fan = fan_in if mode == "fan_in" else fan_out
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return gain / math.sqrt(fan)
 
 
 def kaiming_uniform_(
@@ -340,6 +395,11 @@ def kaiming_uniform_(
         Tensor: ``tensor``, equal to ``torch.nn.init.kaiming_uniform_`` with the
         same arguments after the same draws.
 
+    Note:
+        A tensor with no element is returned untouched, with PyTorch's warning
+        "Initializing zero-element tensors is a no-op", and no number is drawn.
+        Values equal PyTorch's to round-off (see :func:`uniform_`).
+
     Raises:
         TypeError: if ``tensor`` is not a floating tensor.
         ValueError: if ``tensor`` has fewer than 2 dimensions, or ``mode`` or
@@ -349,6 +409,8 @@ def kaiming_uniform_(
     He et al. (2015), equation (10).
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity)
+    if std is None:
+        return tensor
     bound = uniform_bound(std)
     return uniform_(tensor, -bound, bound, generator=generator)
 
@@ -376,6 +438,11 @@ def kaiming_normal_(
         Tensor: ``tensor``, equal to ``torch.nn.init.kaiming_normal_`` with the
         same arguments after the same draws.
 
+    Note:
+        A tensor with no element is returned untouched, with PyTorch's warning
+        "Initializing zero-element tensors is a no-op", and no number is drawn.
+        Values equal PyTorch's to round-off (see :func:`uniform_`).
+
     Raises:
         TypeError: if ``tensor`` is not a floating tensor.
         ValueError: if ``tensor`` has fewer than 2 dimensions, or ``mode`` or
@@ -385,6 +452,8 @@ def kaiming_normal_(
     He et al. (2015), equations (10) and (14).
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity)
+    if std is None:
+        return tensor
     return normal_(tensor, 0.0, std, generator=generator)
 
 
@@ -427,7 +496,7 @@ def deep_mlp(
         :math:`2L + 1` modules.
 
     Raises:
-        TypeError: if a size is not an int or ``init`` is not callable.
+        TypeError: if a size is not an int, ``init`` is not callable or ``dtype`` is not floating.
         ValueError: if a size is not positive or ``nonlinearity`` is unknown.
 
     Book section: {ref}`chap-initialization`.
@@ -441,6 +510,8 @@ def deep_mlp(
     if not callable(init):
         raise TypeError(f"init must be callable as init(weight, generator=...), got {type(init).__name__}")
     _check_generator(generator)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
     modules: list[nn.Module] = []
     for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layer = nn.Linear(n_in, n_out, dtype=dtype)
@@ -499,7 +570,8 @@ def gradient_flow(
         TypeError: if ``model`` is not an ``nn.Sequential`` of alternating
             ``nn.Linear`` and activation modules ending with ``nn.Linear``, or
             ``X`` is not a floating tensor.
-        ValueError: if ``X`` is not of shape ``(N, D)`` or the loss is not a scalar.
+        ValueError: if ``X`` is not of shape ``(N, D)``, ``loss_fn`` cannot take
+            ``y`` (wrong shape or class index out of range), or the loss is not a scalar.
 
     Book section: {ref}`chap-initialization`; the measurements of Glorot and
     Bengio (2010), section 4.2.
@@ -529,7 +601,15 @@ def gradient_flow(
         else:
             A = module(A)  # (N, H)
             As.append(A)
-    loss = loss_fn(A, y)
+    try:
+        loss = loss_fn(A, y)
+    except (RuntimeError, IndexError) as err:  # e.g. cross_entropy on targets of the wrong shape or range
+        raise ValueError(
+            f"loss_fn could not compare outputs of shape {tuple(A.shape)} with y of shape "
+            f"{tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__}: {err}"
+        ) from err
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"loss_fn must return a Tensor, got {type(loss).__name__}")
     if loss.ndim != 0:
         raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
     weights = [m.weight for m in linears[:-1]]
@@ -546,7 +626,12 @@ def gradient_flow(
 # ---------------------------------------------------------------- clipping
 
 
-def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:
+def clip_grad_norm_(
+    parameters: Iterable[Tensor] | Tensor,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
     r"""Rescale all gradients by :math:`\min\bigl(1, \tfrac{c}{\lVert g \rVert_p + 10^{-6}}\bigr)`, :math:`\lVert g \rVert_p` their joint norm.
 
     The total norm treats every parameter's gradient as one piece of a single
@@ -555,25 +640,43 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     :math:`c` = ``max_norm`` every gradient is multiplied by the same factor, so
     the update keeps its direction and gets length :math:`c`.
 
+    As PyTorch does, the norm of each gradient is taken first and then the
+    norm of those norms, which is the same number.
+
     Note:
         As in :func:`torch.nn.utils.clip_grad_norm_`, :math:`10^{-6}` is added to
         the norm before dividing (Pascanu et al. divide by the norm itself), so a
-        clipped gradient has norm slightly below ``max_norm``. Parameters whose
-        ``.grad`` is ``None`` are skipped.
+        clipped gradient has norm slightly below ``max_norm``; parameters whose
+        ``.grad`` is ``None`` are skipped, and with no gradient at all the result
+        is ``tensor(0.)``. A NaN or infinite norm makes the factor NaN or 0 and
+        is multiplied in, as PyTorch does, unless ``error_if_nonfinite``.
+        On purpose, three edges differ from PyTorch: ``error_if_nonfinite=True``
+        raises ``ValueError`` (PyTorch: ``RuntimeError``) and leaves the gradients
+        untouched; an empty gradient counts as norm 0 for ``norm_type=inf``
+        (PyTorch raises ``RuntimeError``: "cannot compute the infinity norm on an
+        empty tensor"); and ``max_norm`` must be finite and ``>= 0``, ``norm_type``
+        at least 1 (PyTorch does not check them). Like PyTorch's, the powers
+        :math:`|g_i|^p` are not rescaled, so a float32 gradient whose entries
+        are near :math:`10^{20}` has an infinite 2-norm (and is multiplied by 0),
+        and one near :math:`10^{-25}` a 2-norm of 0, exactly as there.
 
     Args:
         parameters (Iterable[Tensor] or Tensor): parameters whose ``.grad`` is rescaled in place.
-        max_norm (float): :math:`c > 0`, the largest total norm allowed.
+        max_norm (float): :math:`c \ge 0`, the largest total norm allowed.
         norm_type (float): :math:`p \ge 1`, or ``float("inf")``. Default: 2.
+        error_if_nonfinite (bool): raise if the total norm is NaN or infinite,
+            instead of multiplying the gradients by a NaN or 0 factor. Default: ``False``.
 
     Returns:
-        Tensor: the total norm *before* clipping, a 0-d tensor, as
-        :func:`torch.nn.utils.clip_grad_norm_` returns.
+        Tensor: the total norm *before* clipping, a 0-d tensor of the gradients'
+        promoted dtype, as :func:`torch.nn.utils.clip_grad_norm_` returns.
 
     Raises:
-        TypeError: if ``parameters`` holds something that is not a tensor, or a
-            number argument is not a number.
-        ValueError: if ``max_norm <= 0`` or ``norm_type < 1``.
+        TypeError: if ``parameters`` holds something that is not a tensor, a
+            gradient is not floating, a number argument is not a number, or
+            ``error_if_nonfinite`` is not a bool.
+        ValueError: if ``max_norm`` is negative or not finite, ``norm_type < 1``
+            or NaN, or the total norm is not finite and ``error_if_nonfinite``.
 
     Book section: {ref}`chap-initialization`, equations ``eq-init-total-norm``
     and ``eq-init-clip``; Pascanu et al. (2013), algorithm 1.
@@ -582,21 +685,36 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     for p in params:
         if not isinstance(p, Tensor):
             raise TypeError(f"parameters must be tensors, got {type(p).__name__}")
-    max_norm = _check_number(max_norm, "max_norm", positive=True)
+    max_norm = _check_number(max_norm, "max_norm", non_negative=True)
     if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)):
         raise TypeError(f"norm_type must be a number, got {type(norm_type).__name__}")
     norm_type = float(norm_type)
-    if norm_type < 1:
+    if not norm_type >= 1:  # also refuses NaN
         raise ValueError(f"norm_type must be >= 1 or inf, got {norm_type}")
+    if not isinstance(error_if_nonfinite, bool):
+        raise TypeError(f"error_if_nonfinite must be a bool, got {type(error_if_nonfinite).__name__}")
     grads = [p.grad for p in params if p.grad is not None]
+    for g in grads:
+        if not g.is_floating_point():
+            raise TypeError(f"gradients must have a floating dtype, got {g.dtype}")
     if not grads:
         return torch.tensor(0.0)
     with torch.no_grad():
-        if math.isinf(norm_type):
-            total_norm = torch.stack([g.abs().max() for g in grads]).max()
-        else:
-            # (sum_m ||g_m||_p^p)^(1/p): the p-norm of all gradients as one vector
-            total_norm = sum((g.abs() ** norm_type).sum() for g in grads) ** (1.0 / norm_type)
+        def p_norm(v: Tensor) -> Tensor:  # ||v||_p of one flat set of numbers, 0 when it is empty
+            if v.numel() == 0:
+                return v.new_zeros(())
+            if math.isinf(norm_type):
+                return v.abs().amax()  # max_i |v_i|
+            return (v.abs() ** norm_type).sum() ** (1.0 / norm_type)  # (sum_i |v_i|^p)^(1/p)
+
+        # ||(||g_1||_p, ..., ||g_M||_p)||_p: the p-norm of all gradients as one vector
+        total_norm = p_norm(torch.stack([p_norm(g) for g in grads]))  # stack promotes mixed dtypes
+        if error_if_nonfinite and not torch.isfinite(total_norm):
+            raise ValueError(
+                f"The total norm of order {norm_type} for gradients from {len(grads)} parameters is "
+                f"non-finite ({total_norm.item()}), so it cannot be clipped: expected a finite norm "
+                "(set error_if_nonfinite=False to multiply the gradients by the NaN or 0 factor)"
+            )
         scale = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)  # never scale up
         for g in grads:
             g.mul_(scale)
