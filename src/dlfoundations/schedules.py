@@ -78,6 +78,12 @@ def step_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
         ValueError: ``Invalid step: -1 ...``, ``Invalid learning rate: -0.1``,
             ``Invalid step_size: 0 ...``, ``Invalid gamma: 2.0 ...``.
 
+    Note:
+        ``StepLR`` accepts any ``gamma``, so a rate that grows
+        (:math:`\gamma > 1`) or flips sign (:math:`\gamma < 0`); a *decay*
+        here takes :math:`\gamma \in [0, 1]` and raises ``ValueError`` otherwise.
+        Every argument must be finite (``lr=inf`` raises).
+
     Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-step-lr``.
     """
     t = _check_step(step)
@@ -109,6 +115,16 @@ def cosine_annealing_lr(step: int, lr: float, T_max: int, eta_min: float = 0.0) 
         TypeError: if an argument has the wrong type.
         ValueError: for a negative ``step``, ``lr`` or ``eta_min``, ``eta_min > lr``, or ``T_max < 1``.
 
+    Note:
+        Written as the convex combination :math:`c\,\eta_0 + (1 - c)\,\eta_{\min}`,
+        :math:`c = \tfrac12 (1 + \cos(\pi t / T_{\max}))`, which is the
+        equation rearranged: it returns exactly :math:`\eta_0` at step 0 (as
+        ``CosineAnnealingLR`` does) and exactly :math:`\eta_{\min}` at
+        :math:`T_{\max}`, where :math:`\eta_{\min} + (\eta_0 - \eta_{\min})`
+        can round away from :math:`\eta_0`; the result is clipped to
+        :math:`[\eta_{\min}, \eta_0]` against round-off. ``CosineAnnealingLR`` also accepts
+        :math:`\eta_{\min} > \eta_0` (a cosine that rises); here that raises ``ValueError``.
+
     Reference: Loshchilov and Hutter (2017), SGDR, eq. 5.
     Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-cosine``.
     """
@@ -116,7 +132,9 @@ def cosine_annealing_lr(step: int, lr: float, T_max: int, eta_min: float = 0.0) 
     lr = _check_lr(lr)
     T_max = _check_positive_int(T_max, "T_max")
     eta_min = _check_float(eta_min, "eta_min", high=lr)
-    return eta_min + 0.5 * (lr - eta_min) * (1 + math.cos(math.pi * t / T_max))
+    c = 0.5 * (1 + math.cos(math.pi * t / T_max))  # 1 at t = 0, 0 at t = T_max (cos(pi) = -1 exactly)
+    # eta_min + (lr - eta_min) c, kept exactly lr at t = 0, eta_min at T_max, and never outside [eta_min, lr]
+    return min(max(lr * c + eta_min * (1 - c), eta_min), lr)
 
 
 def linear_lr(
@@ -145,6 +163,12 @@ def linear_lr(
         ValueError: as ``LinearLR``, for factors outside these ranges, or a
             negative ``step`` or ``lr``, or ``total_iters < 1``.
 
+    Note:
+        Computed as :math:`(1 - r) f_0 + r f_1` with :math:`r = \min(t, T)/T`,
+        the equation rearranged so that the factor is exactly :math:`f_1` from
+        :math:`t = T` on. ``LinearLR`` accepts ``total_iters=0``, a ramp that
+        never ends (the rate stays at :math:`f_0 \eta_0` forever); here it raises ``ValueError``.
+
     Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-linear``.
     """
     t = _check_step(step)
@@ -152,7 +176,8 @@ def linear_lr(
     start_factor = _check_float(start_factor, "start_factor", low=0.0, low_open=True, high=1.0)
     end_factor = _check_float(end_factor, "end_factor", high=1.0)
     total_iters = _check_positive_int(total_iters, "total_iters")
-    return lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)
+    r = min(t, total_iters) / total_iters  # progress along the ramp, 0 to 1
+    return lr * ((1 - r) * start_factor + r * end_factor)  # = f_0 + (f_1 - f_0) r, exactly f_1 at the end
 
 
 def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, T_max: int, eta_min: float = 0.0) -> float:
@@ -164,8 +189,10 @@ def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, T_max: int, eta_mi
             \eta_{\min} + \tfrac12 (\eta_0 - \eta_{\min}) \big(1 + \cos(\pi \min(t - T_{\mathrm w}, T_{\max} - T_{\mathrm w}) / (T_{\max} - T_{\mathrm w}))\big) & t \ge T_{\mathrm w}
         \end{cases}
 
-    The warm-up is :func:`linear_lr` with ``start_factor=1/warmup_steps`` (it never uses
-    a zero rate); after it, :func:`cosine_annealing_lr` runs for the remaining
+    The warm-up is :func:`linear_lr` with ``start_factor=1/warmup_steps`` and
+    ``total_iters=warmup_steps - 1`` (it never uses a zero rate, and reaches
+    :math:`\eta_0` at :math:`t = T_{\mathrm w} - 1`); after it,
+    :func:`cosine_annealing_lr` runs for the remaining
     :math:`T_{\max} - T_{\mathrm w}` steps and then holds :math:`\eta_{\min}`.
 
     Args:
@@ -194,6 +221,6 @@ def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, T_max: int, eta_mi
         raise ValueError(f"Invalid T_max: {T_max} (expected T_max > warmup_steps = {warmup_steps})")
     eta_min = _check_float(eta_min, "eta_min", high=lr)
     if t < warmup_steps:
-        return lr * (t + 1) / warmup_steps
+        return lr * ((t + 1) / warmup_steps)  # exactly lr at t = T_w - 1
     decay_steps = T_max - warmup_steps
     return cosine_annealing_lr(min(t - warmup_steps, decay_steps), lr, decay_steps, eta_min)
