@@ -336,16 +336,23 @@ def test_max_pool_tie_routing_documented_cases():
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @given(data=st.data())
 def test_avg_pool_values_and_gradients_equal_torch(dtype, data):
-    # Near the limit of the dtype, yet a window's sum (up to 16 terms) stays finite.
-    bound = 2.0**123 if dtype == torch.float32 else 2.0**1019
-    X, F_, S, P = data.draw(pool_cases(dtype, _entries(dtype, bound)))
+    X, F_, S, P = data.draw(pool_cases(dtype))  # every edge, ±max included: sums overflow
     expected = F.avg_pool2d(X, F_, S, P)
-    scale = F.avg_pool2d(_finite_abs(X), F_, S, P)
-    _assert_matches(avg_pool2d(X, F_, S, P), expected, scale, F_ * F_)
+    # The window's entries are added in PyTorch's order (see avg_pool2d), so the values agree bit for
+    # bit, overflowing sums (inf, or finite after +max and -max meet) and signed zeros included.
+    out = avg_pool2d(X, F_, S, P)
+    assert_same(out, expected, rtol=0, atol=0)
+    assert torch.equal(torch.signbit(out[~out.isnan()]), torch.signbit(expected[~expected.isnan()]))
     upstream = _integer_upstream(data.draw, expected.shape).to(dtype)
     ours = grads(lambda x: avg_pool2d(x, F_, S, P), X, grad_output=upstream)[0]
     ref = grads(lambda x: F.avg_pool2d(x, F_, S, P), X, grad_output=upstream)[0]
     _assert_matches(ours, ref, grads(lambda x: F.avg_pool2d(x, F_, S, P), X, grad_output=upstream.abs())[0], 16)
+
+
+def test_avg_pool_of_the_largest_floats_overflows_as_in_torch():
+    # The documented case: the mean of F*F entries equal to the largest float is inf in both.
+    X = torch.full((1, 1, 3, 3), torch.finfo(torch.float32).max)
+    assert avg_pool2d(X, 3).item() == math.inf == F.avg_pool2d(X, 3).item()
 
 
 @pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d], ids=lambda f: f.__name__)

@@ -342,6 +342,12 @@ def avg_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
     r"""2-D average pooling over unfolded windows: :math:`Y[n,c,i,j] = \frac{1}{F^2}\sum_{p,q} X[n, c, S i + p - P, S j + q - P]`.
 
     Padded zeros count in the average (PyTorch's ``count_include_pad=True``).
+    Each window's entries are added one at a time in row-major order, as in
+    PyTorch's CPU kernel, so the result equals ``F.avg_pool2d``'s bit for bit
+    (float32 and float64), even where the sum overflows: the mean of
+    :math:`F^2` entries equal to the largest float is then :math:`\infty` in
+    both, and the order of the additions decides between :math:`\infty` and a
+    finite value when large entries of both signs meet.
 
     Args:
         X (Tensor): input feature maps.
@@ -361,9 +367,14 @@ def avg_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
 
     Reference: Goodfellow et al. (2016), section 9.3. Book section {ref}`sec-cnn-pooling`.
     """
-    windows, I_out, J_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=0.0)
+    windows, I_out, J_out, F_ = _pool_windows(X, kernel_size, stride, padding, fill=0.0)  # (N*C, F*F, L)
+    # Add each window's entries one by one in row-major order, from 0, as PyTorch's kernel does, so that
+    # even a sum that overflows (or loses a tiny entry to rounding) comes out as F.avg_pool2d's.
+    total = torch.zeros_like(windows[:, 0])  # (N*C, L)
+    for k in range(F_ * F_):
+        total = total + windows[:, k]
     N, C = X.shape[:2]
-    return windows.mean(dim=1).reshape(N, C, I_out, J_out)  # (N*C, L) -> (N, C, I_out, J_out)
+    return (total / (F_ * F_)).reshape(N, C, I_out, J_out)  # (N*C, L) -> (N, C, I_out, J_out)
 
 
 # ---------------------------------------------------------------- modules
