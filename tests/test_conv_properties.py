@@ -413,6 +413,21 @@ def test_conv2d_layer_rejects_bad_arguments(kwargs, error, match):
         Conv2d(**args)
 
 
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: DigitCNN(conv="torch", generator=5), TypeError, r"generator must be a torch.Generator or None, got int"),
+        (lambda: DigitCNN(conv=1), TypeError, r"conv must be a str, 'im2col' or 'torch', got int: 1"),
+        (lambda: Conv2d(1, 1, 1).reset_parameters(generator=5), TypeError, r"generator must be a torch.Generator or None, got int"),
+        (lambda: DigitCNN(image_size=1), ValueError, r"Invalid image_size: 1 \(expected >= 2\)"),
+        (lambda: DigitCNN(hidden_channels=(4, 0)), ValueError, r"Invalid hidden_channels\[1\]: 0"),
+    ],
+)
+def test_modules_reject_bad_arguments(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
 @pytest.mark.parametrize("model", [Conv2d(1, 2, 3, padding=1), DigitCNN(conv="im2col"), DigitCNN(conv="torch")],
                          ids=["Conv2d", "DigitCNN-im2col", "DigitCNN-torch"])
 def test_layers_reject_another_dtype_naming_both(model):

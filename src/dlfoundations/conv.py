@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from dlfoundations._validation import check_int_sequence, check_int as _check_int
+from dlfoundations._validation import check_generator as _check_generator, check_int_sequence, check_int as _check_int
 
 __all__ = [
     "Conv2d",
@@ -448,8 +448,7 @@ class Conv2d(nn.Module):
         self.padding = _check_int(padding, "padding", 0)
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be a bool, got {type(bias).__name__}: {bias!r}")
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        _check_generator(generator)
         F_ = self.kernel_size  # the kernel side F (F is torch.nn.functional)
         self.weight = nn.Parameter(torch.empty(self.out_channels, self.in_channels, F_, F_))  # (O, C, F, F)
         self.bias = nn.Parameter(torch.empty(self.out_channels)) if bias else None  # (O,)
@@ -457,6 +456,7 @@ class Conv2d(nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Draw the weights as ``nn.Conv2d.reset_parameters`` does, in the same order."""
+        _check_generator(generator)
         _reset_like_torch(self.weight, self.bias, generator)
 
     def forward(self, X: Tensor) -> Tensor:
@@ -506,7 +506,8 @@ class DigitCNN(nn.Module):
         classifier (nn.Linear): the output layer.
 
     Raises:
-        TypeError: if a size is not an int or ``conv`` not a string, or (in
+        TypeError: if a size is not an int, ``conv`` not a string or
+            ``generator`` not a generator, or (in
             ``forward``) the input is not a floating tensor of the weights' dtype.
         ValueError: if a size is out of range, ``image_size`` is odd, ``conv``
             is unknown, or (in ``forward``) the input is not ``(N, C, I, I)``.
@@ -531,6 +532,9 @@ class DigitCNN(nn.Module):
         I = _check_int(image_size, "image_size", 2)
         if I % 2:
             raise ValueError(f"expected an even image_size (pooling halves it), got {I}")
+        _check_generator(generator)
+        if not isinstance(conv, str):
+            raise TypeError(f"conv must be a str, 'im2col' or 'torch', got {type(conv).__name__}: {conv!r}")
         if conv not in ("im2col", "torch"):
             raise ValueError(f"conv must be 'im2col' or 'torch', got {conv!r}")
 
