@@ -279,8 +279,8 @@ def test_forecast_feeds_predictions_back() -> None:
 def test_forecast_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match=r"expected context of shape \(T,\) with T >= 1, got \(2, 3\)"):
         forecast(_LastPlusOne(), torch.zeros(2, 3), 2)
-    with pytest.raises(ValueError, match="Invalid num_steps: 0"):
-        forecast(_LastPlusOne(), torch.zeros(3), 0)
+    with pytest.raises(ValueError, match=r"Invalid num_steps: -1 \(expected >= 0\)"):
+        forecast(_LastPlusOne(), torch.zeros(3), -1)
     with pytest.raises(TypeError, match="model must be an nn.Module"):
         forecast(lambda X: X, torch.zeros(3), 1)
     with pytest.raises(ValueError, match=r"return shape \(1, 1\) per window, got \(1, 3, 1\)"):

@@ -61,6 +61,19 @@ def _check_shape(value: Tensor, name: str, expected: tuple[int | str, ...]) -> N
         raise ValueError(f"expected {name} of shape ({shown}), got {tuple(value.shape)}")
 
 
+def _check_dtype(value: Tensor, name: str, dtype: torch.dtype, of: str) -> None:
+    """Raise a ``TypeError`` naming both dtypes unless ``value`` has ``dtype`` (PyTorch's RNNs mix none)."""
+    if value.dtype != dtype:
+        raise TypeError(f"expected {name} of dtype {dtype} (the dtype of {of}), got {value.dtype}")
+
+
+def _describe(value: object) -> str:
+    """Name what arrived: ``tuple of (Tensor, NoneType)``, ``Tensor``, ..."""
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} of ({', '.join(type(v).__name__ for v in value)})"
+    return type(value).__name__
+
+
 def _check_cell_args(
     x: object, h: object, weight_ih: object, weight_hh: object, bias_ih: object, bias_hh: object, gates: int
 ) -> tuple[int, int]:
@@ -68,6 +81,8 @@ def _check_cell_args(
     x = _check_tensor(x, "x")
     weight_ih = _check_tensor(weight_ih, "weight_ih")
     weight_hh = _check_tensor(weight_hh, "weight_hh")
+    _check_dtype(weight_ih, "weight_ih", x.dtype, "x")
+    _check_dtype(weight_hh, "weight_hh", x.dtype, "x")
     if weight_hh.ndim != 2 or weight_hh.shape[0] != gates * weight_hh.shape[1]:
         raise ValueError(f"expected weight_hh of shape ({gates}*H, H), got {tuple(weight_hh.shape)}")
     H = weight_hh.shape[1]
@@ -77,10 +92,18 @@ def _check_cell_args(
     _check_shape(x, "x", ("N", D))
     N = x.shape[0]
     _check_shape(_check_tensor(h, "h"), "h", (N, H))
+    _check_dtype(h, "h", x.dtype, "x")
     for bias, name in ((bias_ih, "bias_ih"), (bias_hh, "bias_hh")):
         if bias is not None:
             _check_shape(_check_tensor(bias, name), name, (gates * H,))
+            _check_dtype(bias, name, x.dtype, "x")
     return N, H
+
+
+def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``x @ weight.T + bias`` (no bias if ``None``), as :func:`torch.nn.functional.linear` computes it."""
+    out = x @ weight.T  # (N, K) @ (K, M) -> (N, M)
+    return out if bias is None else out + bias
 
 
 # ---------------------------------------------------------------- cell steps
@@ -116,18 +139,17 @@ def rnn_cell(
         Tensor: the new hidden state :math:`\mathbf h_t`.
 
     Raises:
-        TypeError: if a tensor argument is not a floating tensor.
+        TypeError: if a tensor argument is not a floating tensor or its dtype
+            differs from that of ``x`` (the message names both dtypes).
         ValueError: if the shapes disagree (the message names expected and received shapes).
 
     Reference: Elman (1990), "Finding structure in time"; the formula of
     :class:`torch.nn.RNNCell`. Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
     """
     _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
-    Z = x @ weight_ih.T + h @ weight_hh.T  # (N, D) @ (D, H) + (N, H) @ (H, H) -> (N, H)
-    if bias_ih is not None:
-        Z = Z + bias_ih
-    if bias_hh is not None:
-        Z = Z + bias_hh
+    # (N, D) @ (D, H) + (N, H) @ (H, H) -> (N, H); each bias joins its own product first, as in
+    # PyTorch, so that overflowing sums give the same inf or NaN
+    Z = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
     return torch.tanh(Z)
 
 
@@ -165,7 +187,8 @@ def lstm_cell(
         tuple[Tensor, Tensor]: the new hidden and cell states :math:`(\mathbf h_t, \mathbf c_t)`.
 
     Raises:
-        TypeError: if a tensor argument is not a floating tensor.
+        TypeError: if a tensor argument is not a floating tensor or its dtype
+            differs from that of ``x`` (the message names both dtypes).
         ValueError: if the shapes disagree (the message names expected and received shapes).
 
     Reference: Hochreiter & Schmidhuber (1997) with the forget gate of
@@ -175,11 +198,9 @@ def lstm_cell(
     """
     N, H = _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
     _check_shape(_check_tensor(c, "c"), "c", (N, H))
-    gates = x @ weight_ih.T + h @ weight_hh.T  # (N, D) @ (D, 4H) + (N, H) @ (H, 4H) -> (N, 4H)
-    if bias_ih is not None:
-        gates = gates + bias_ih
-    if bias_hh is not None:
-        gates = gates + bias_hh
+    _check_dtype(c, "c", x.dtype, "x")
+    # (N, D) @ (D, 4H) + (N, H) @ (H, 4H) -> (N, 4H); each bias joins its own product first, as in PyTorch
+    gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
     i, f, g, o = gates.chunk(4, dim=1)  # four (N, H) blocks, in PyTorch's order i, f, g, o
     i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
     c_new = f * c + i * g  # (N, H): keep part of the old memory, write part of the candidate
@@ -217,10 +238,12 @@ class _CellBase(nn.Module):
     def _initial(self, x: object, hx: object, name: str) -> Tensor:
         x = _check_tensor(x, "x")
         _check_shape(x, "x", ("N", self.input_size))
+        _check_dtype(x, "x", self.weight_ih.dtype, "the cell's parameters")
         if hx is None:
             return torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)  # (N, H)
         hx = _check_tensor(hx, name)
         _check_shape(hx, name, (x.shape[0], self.hidden_size))
+        _check_dtype(hx, name, x.dtype, "x")
         return hx
 
     def extra_repr(self) -> str:
@@ -251,8 +274,16 @@ class RNNCell(_CellBase):
         bias_ih, bias_hh (nn.Parameter | None): :math:`(H,)` each.
 
     Raises:
-        TypeError: if a size is not an int or an input not a floating tensor.
+        TypeError: if a size is not an int, an input not a floating tensor, or
+            an input's dtype differs from the parameters' (both dtypes named).
         ValueError: if a size is below 1 or an input has the wrong shape.
+
+    Note:
+        Input must be batched, ``(N, D)`` with :math:`N \ge 0`. Unlike
+        ``nn.RNNCell``, an unbatched ``(D,)`` input is refused with a
+        ``ValueError`` rather than read as one sequence. Where ``nn.RNNCell``
+        raises a ``RuntimeError`` or ``ValueError`` for mixed dtypes, this
+        cell raises a ``TypeError`` naming both.
 
     Reference: Elman (1990). Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
     """
@@ -286,8 +317,14 @@ class LSTMCell(_CellBase):
         bias_ih, bias_hh (nn.Parameter | None): :math:`(4H,)` each.
 
     Raises:
-        TypeError: if a size is not an int, ``hx`` not a pair, or an input not a floating tensor.
+        TypeError: if a size is not an int, ``hx`` not a pair of tensors, an
+            input not a floating tensor, or an input's dtype differs from the
+            parameters' (both dtypes named).
         ValueError: if a size is below 1 or an input has the wrong shape.
+
+    Note:
+        Input must be batched, ``(N, D)`` with :math:`N \ge 0`; an unbatched
+        ``(D,)`` input, which ``nn.LSTMCell`` accepts, is refused with a ``ValueError``.
 
     Reference: Hochreiter & Schmidhuber (1997); Gers et al. (2000). Book
     section {ref}`sec-rnn-lstm`.
@@ -300,8 +337,8 @@ class LSTMCell(_CellBase):
         if hx is None:
             h = c = self._initial(x, None, "h")
         else:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"hx must be a pair (h, c) of tensors, got {type(hx).__name__}")
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2 or any(v is None for v in hx):
+                raise TypeError(f"hx must be a pair (h, c) of tensors, got {_describe(hx)}")
             h, c = self._initial(x, hx[0], "h"), self._initial(x, hx[1], "c")
         return lstm_cell(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
 
@@ -330,9 +367,24 @@ class LSTM(nn.Module):
         tuple[Tensor, tuple[Tensor, Tensor]]: ``output, (h_n, c_n)`` as ``nn.LSTM`` returns them.
 
     Raises:
-        TypeError: if a size is not an int, ``hx`` not a pair, or an input not a floating tensor.
+        TypeError: if a size is not an int, ``hx`` not a pair of tensors, an
+            input not a floating tensor, or an input's dtype differs from the
+            parameters' (both dtypes named).
         ValueError: if ``X`` is not 3-D, has another number of features than
             ``input_size``, has no time step, or ``hx`` has the wrong shape.
+
+    Note:
+        Always batch-first, where ``nn.LSTM`` defaults to ``batch_first=False``;
+        compare with ``nn.LSTM(..., batch_first=True)``. As there, ``h_0`` and
+        ``c_0`` are ``(1, N, H)`` whatever the layout. A sequence of
+        :math:`T = 0` steps and an unbatched 2-D input, which ``nn.LSTM``
+        refuses with a ``RuntimeError`` or reads as one sequence, raise a
+        ``ValueError`` here; mixed dtypes raise a ``TypeError`` naming both.
+        Each bias joins its own product, :math:`(W_{ih}\mathbf x + \mathbf b_{ih}) + (W_{hh}\mathbf h + \mathbf b_{hh})`,
+        as in ``nn.LSTMCell`` and in ``nn.LSTM``'s own (float64) path; a float32
+        ``nn.LSTM`` on the CPU runs through oneDNN, which adds the two biases
+        first, so the two can differ where huge biases cancel (one overflows
+        to inf, the other does not).
 
     Reference: Hochreiter & Schmidhuber (1997); Gers et al. (2000);
     :class:`torch.nn.LSTM`. Book section {ref}`sec-rnn-lstm`.
@@ -360,10 +412,11 @@ class LSTM(nn.Module):
     def _check_state(self, state: object, name: str, N: int, like: Tensor) -> Tensor:
         state = _check_tensor(state, name)
         _check_shape(state, name, (1, N, self.hidden_size))
-        return state[0].to(like.dtype)  # (1, N, H) -> (N, H)
+        _check_dtype(state, name, like.dtype, "X")
+        return state[0]  # (1, N, H) -> (N, H)
 
-    def forward(self, X: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """Run the LSTM over ``X`` of shape ``(N, T, D)``; see the class docstring."""
+    def _initial_states(self, X: object, hx: object) -> tuple[Tensor, Tensor]:
+        """Validate ``X`` and ``hx``; return ``(h_0, c_0)``, each ``(N, H)`` (zeros if ``hx`` is ``None``)."""
         X = _check_tensor(X, "X")
         if X.ndim != 3:
             raise ValueError(f"expected X of shape (N, T, {self.input_size}) (batch first), got {tuple(X.shape)}")
@@ -374,14 +427,19 @@ class LSTM(nn.Module):
             )
         if T == 0:
             raise ValueError(f"expected a sequence of at least one step, X of shape (N, T>=1, {D}), got {tuple(X.shape)}")
+        _check_dtype(X, "X", self.weight_ih_l0.dtype, "the LSTM's parameters")
         if hx is None:
-            h = c = torch.zeros(N, self.hidden_size, dtype=X.dtype, device=X.device)  # (N, H)
-        else:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"hx must be a pair (h_0, c_0) of tensors, got {type(hx).__name__}")
-            h, c = self._check_state(hx[0], "h_0", N, X), self._check_state(hx[1], "c_0", N, X)
+            h = torch.zeros(N, self.hidden_size, dtype=X.dtype, device=X.device)  # (N, H)
+            return h, h
+        if not isinstance(hx, (tuple, list)) or len(hx) != 2 or any(v is None for v in hx):
+            raise TypeError(f"hx must be a pair (h_0, c_0) of tensors, got {_describe(hx)}")
+        return self._check_state(hx[0], "h_0", N, X), self._check_state(hx[1], "c_0", N, X)
+
+    def forward(self, X: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Run the LSTM over ``X`` of shape ``(N, T, D)``; see the class docstring."""
+        h, c = self._initial_states(X, hx)  # (N, H) each
         outputs = []
-        for t in range(T):  # the same weights at every step
+        for t in range(X.shape[1]):  # the same weights at every step
             h, c = lstm_cell(X[:, t], h, c, self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0)
             outputs.append(h)
         output = torch.stack(outputs, dim=1)  # T tensors (N, H) -> (N, T, H)
@@ -413,7 +471,8 @@ class SequenceRegressor(nn.Module):
         - Input: :math:`(N, T, D)`. Output: :math:`(N, O)`.
 
     Raises:
-        TypeError: if a size is not an int or ``forget_bias`` not a number.
+        TypeError: if a size is not an int, ``forget_bias`` not a number, or
+            the input's dtype differs from the parameters' (both dtypes named).
         ValueError: if ``cell`` or ``implementation`` is unknown, a size is
             below 1, ``forget_bias`` is given for an RNN, or the input is not
             ``(N, T, D)`` with ``T >= 1``.
@@ -465,6 +524,7 @@ class SequenceRegressor(nn.Module):
         X = _check_tensor(X, "X")
         if X.ndim != 3 or X.shape[2] != self.input_size or X.shape[1] == 0:
             raise ValueError(f"expected X of shape (N, T>=1, {self.input_size}), got {tuple(X.shape)}")
+        _check_dtype(X, "X", self.head.weight.dtype, "the model's parameters")
         output, _ = self.rnn(X)  # (N, T, H)
         return self.head(output[:, -1])  # (N, H) @ (H, O) -> (N, O)
 
@@ -475,7 +535,7 @@ def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
     The forget gate's biases are rows :math:`H` to :math:`2H` of the stacked
     ``bias_ih`` and ``bias_hh`` (gate order i, f, g, o). Works on the book's
     :class:`LSTMCell` and :class:`LSTM` and on :class:`torch.nn.LSTMCell` and
-    one-layer :class:`torch.nn.LSTM`.
+    one-layer :class:`torch.nn.LSTM` (both directions of a bidirectional one).
 
     Args:
         lstm (nn.Module): an LSTM cell or one-layer LSTM with biases.
@@ -486,7 +546,8 @@ def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
 
     Raises:
         TypeError: if ``lstm`` is not one of the four LSTM modules or ``value`` not a number.
-        ValueError: if ``lstm`` has no biases or is an ``nn.LSTM`` with ``num_layers != 1``.
+        ValueError: if ``value`` is NaN or infinite, ``lstm`` has no biases or
+            is an ``nn.LSTM`` with ``num_layers != 1``.
 
     Reference: Gers, Schmidhuber & Cummins (2000), who introduced the forget
     gate; Jozefowicz, Zaremba & Sutskever (2015), who measured the benefit of
@@ -496,16 +557,22 @@ def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
         raise TypeError(f"lstm must be an LSTMCell or LSTM (the book's or torch.nn's), got {type(lstm).__name__}")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"value must be a float, got {type(value).__name__}: {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"value must be a finite float, got {value}")
     if isinstance(lstm, nn.LSTM) and lstm.num_layers != 1:
         raise ValueError(f"expected an nn.LSTM with num_layers=1, got num_layers={lstm.num_layers}")
-    suffix = "_l0" if isinstance(lstm, (LSTM, nn.LSTM)) else ""
-    bias_ih, bias_hh = getattr(lstm, "bias_ih" + suffix, None), getattr(lstm, "bias_hh" + suffix, None)
-    if bias_ih is None or bias_hh is None:
-        raise ValueError("expected an LSTM with biases (bias=True), got bias=False")
+    if isinstance(lstm, (LSTM, nn.LSTM)):  # a bidirectional nn.LSTM has a second, reverse set
+        suffixes = ["_l0", "_l0_reverse"] if getattr(lstm, "bidirectional", False) else ["_l0"]
+    else:
+        suffixes = [""]
     H = lstm.hidden_size
-    with torch.no_grad():  # rows H:2H of the stacked biases belong to the forget gate
-        bias_ih[H : 2 * H] = float(value)
-        bias_hh[H : 2 * H] = 0.0
+    for suffix in suffixes:
+        bias_ih, bias_hh = getattr(lstm, "bias_ih" + suffix, None), getattr(lstm, "bias_hh" + suffix, None)
+        if bias_ih is None or bias_hh is None:
+            raise ValueError("expected an LSTM with biases (bias=True), got bias=False")
+        with torch.no_grad():  # rows H:2H of the stacked biases belong to the forget gate
+            bias_ih[H : 2 * H] = float(value)
+            bias_hh[H : 2 * H] = 0.0
     return lstm
 
 
@@ -523,7 +590,7 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
     Args:
         model (nn.Module): maps ``(N, T, 1)`` windows to ``(N, 1)`` next values.
         context (Tensor): the last observed values, a 1-D series of length :math:`T`.
-        num_steps (int): how many values :math:`M \ge 1` to predict.
+        num_steps (int): how many values :math:`M \ge 0` to predict; 0 gives an empty forecast.
 
     Shape:
         - context: :math:`(T,)`. Output: :math:`(M,)`.
@@ -533,31 +600,43 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
 
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``, ``context`` not a
-            floating tensor or ``num_steps`` not an int.
-        ValueError: if ``context`` is not 1-D and non-empty, ``num_steps < 1``,
+            floating tensor of the model's dtype (both dtypes named) or
+            ``num_steps`` not an int.
+        ValueError: if ``context`` is not 1-D and non-empty, ``num_steps < 0``,
             or the model does not return one value per window.
 
     Book section: {ref}`sec-rnn-forecast`.
     """
+    context = _check_forecast_args(model, context)
+    M = _check_int(num_steps, "num_steps", 0)
+    was_training = model.training
+    model.eval()
+    window = context.detach().clone()  # (T,)
+    predictions = [context.new_empty(0)]  # so that M = 0 gives an empty (0,) forecast
+    try:
+        with torch.no_grad():
+            for _ in range(M):
+                y_hat = model(window.view(1, -1, 1))  # (T,) -> (1, T, 1) -> (1, 1)
+                if not isinstance(y_hat, Tensor) or y_hat.shape != (1, 1):
+                    shape = tuple(y_hat.shape) if isinstance(y_hat, Tensor) else type(y_hat).__name__
+                    raise ValueError(f"expected the model to return shape (1, 1) per window, got {shape}")
+                predictions.append(y_hat[0])
+                window = torch.cat([window[1:], y_hat[0]])  # drop the oldest value, append the prediction: (T,)
+    finally:
+        model.train(was_training)  # even if the model raised
+    return torch.cat(predictions)  # (M,)
+
+
+def _check_forecast_args(model: object, context: object) -> Tensor:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     context = _check_tensor(context, "context")
     if context.ndim != 1 or context.shape[0] == 0:
         raise ValueError(f"expected context of shape (T,) with T >= 1, got {tuple(context.shape)}")
-    M = _check_int(num_steps, "num_steps", 1)
-    was_training = model.training
-    model.eval()
-    window = context.clone()  # (T,)
-    predictions = []
-    with torch.no_grad():
-        for _ in range(M):
-            y_hat = model(window.view(1, -1, 1))  # (T,) -> (1, T, 1) -> (1, 1)
-            if y_hat.shape != (1, 1):
-                raise ValueError(f"expected the model to return shape (1, 1) per window, got {tuple(y_hat.shape)}")
-            predictions.append(y_hat[0, 0])
-            window = torch.cat([window[1:], y_hat[0]])  # drop the oldest value, append the prediction: (T,)
-    model.train(was_training)
-    return torch.stack(predictions)  # (M,)
+    param = next(model.parameters(), None)
+    if param is not None and param.dtype.is_floating_point:
+        _check_dtype(context, "context", param.dtype, "the model's parameters")
+    return context
 
 
 def hidden_grad_norms(cell: RNNCell | LSTMCell, X: Tensor) -> Tensor:
@@ -583,7 +662,8 @@ def hidden_grad_norms(cell: RNNCell | LSTMCell, X: Tensor) -> Tensor:
 
     Raises:
         TypeError: if ``cell`` is neither an :class:`RNNCell` nor an
-            :class:`LSTMCell`, or ``X`` is not a floating tensor.
+            :class:`LSTMCell`, or ``X`` is not a floating tensor of the cell's
+            dtype (both dtypes named).
         ValueError: if ``X`` is not ``(N, T, input_size)`` with ``T >= 1``.
 
     Reference: Bengio, Simard & Frasconi (1994); Pascanu, Mikolov & Bengio
@@ -594,8 +674,10 @@ def hidden_grad_norms(cell: RNNCell | LSTMCell, X: Tensor) -> Tensor:
     X = _check_tensor(X, "X")
     if X.ndim != 3 or X.shape[2] != cell.input_size or X.shape[1] == 0:
         raise ValueError(f"expected X of shape (N, T>=1, {cell.input_size}), got {tuple(X.shape)}")
+    _check_dtype(X, "X", cell.weight_ih.dtype, "the cell's parameters")
     N, T, _ = X.shape
-    h = torch.zeros(N, cell.hidden_size, dtype=X.dtype)  # (N, H)
+    # zero states that require grad, so every h_t is in the graph even if the cell's weights are frozen
+    h = torch.zeros(N, cell.hidden_size, dtype=X.dtype, device=X.device, requires_grad=True)  # (N, H)
     c = torch.zeros_like(h)
     hs = []
     with torch.enable_grad():
