@@ -11,7 +11,17 @@ binary cross-entropy on probabilities (:func:`bce_loss`) and, stably, on logits
 (:func:`bce_with_logits_loss`), and softmax cross-entropy
 (:func:`log_softmax`, :func:`nll_loss`, :func:`cross_entropy`, with its
 gradient :func:`cross_entropy_grad`). The tests check each against its
-``torch.nn.functional`` counterpart.
+``torch.nn.functional`` counterpart, on values and autograd gradients, at the
+edges too (zeros, kinks, NaN, infinities, empty batches).
+
+NaN and infinities propagate as in PyTorch. Two floating arguments of
+different dtypes follow PyTorch's type promotion (float32 with float64 gives
+float64); a pair whose promotion would be a third dtype (float16 with
+bfloat16 gives float32) is refused with a ``TypeError`` naming both.
+PyTorch's own losses disagree among themselves here: ``mse_loss`` and
+``l1_loss`` promote, ``huber_loss`` and ``binary_cross_entropy`` raise a
+``RuntimeError``, and ``binary_cross_entropy_with_logits`` returns the
+target's dtype.
 
 Book sections: {ref}`chap-linear-regression` (MSE) and
 {ref}`chap-loss-functions` (everything else).
@@ -86,7 +96,8 @@ def mse_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         Tensor: the loss, differentiable with respect to both arguments.
 
     Raises:
-        TypeError: if ``y_hat`` or ``y`` is not a tensor.
+        TypeError: if ``y_hat`` or ``y`` is not a floating tensor, or their
+            dtypes promote to a third one.
         ValueError: if their shapes differ (unlike PyTorch, no broadcasting:
             the message names both shapes), or ``reduction`` is unknown.
 
@@ -94,10 +105,9 @@ def mse_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     {ref}`sec-loss-likelihood` derives it as the Gaussian negative
     log-likelihood, equation ``eq-loss-nll-gaussian``.
     """
-    check_same_shape(y_hat, y, "mse_loss")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    squared_error = (y_hat - y) ** 2  # same shape as y: no broadcasting possible here
+    y_hat, y = _check_pair(y_hat, y, "mse_loss", reduction)  # check_same_shape, floating dtypes, a known reduction
+    residual = y_hat - y  # same shape as y: no broadcasting possible here
+    squared_error = residual * residual  # not residual**2, whose backward forms 2r: inf for |r| > max/2
     if reduction == "mean":
         return squared_error.mean()
     if reduction == "sum":
@@ -127,11 +137,33 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _check_pair(y_hat: object, y: object, name: str, reduction: object) -> None:
+def _check_pair(y_hat: object, y: object, name: str, reduction: object) -> tuple[Tensor, Tensor]:
+    """Validate a (prediction, target) pair and return both in their promoted dtype."""
     check_same_shape(y_hat, y, name)
     _check_floating(y_hat, "y_hat", name)  # type: ignore[arg-type]
     _check_floating(y, "y", name)  # type: ignore[arg-type]
+    promoted = torch.result_type(y_hat, y)  # type: ignore[arg-type]
+    if promoted not in (y_hat.dtype, y.dtype):  # type: ignore[union-attr]
+        raise TypeError(
+            f"{name} expected y_hat and y of the same dtype, or dtypes that promote to one of them, got "
+            f"y_hat {y_hat.dtype} and y {y.dtype} (they would promote to {promoted})"  # type: ignore[union-attr]
+        )
     _check_reduction(reduction)
+    # Every step in the wider dtype (a float16 log loses digits a float32 loss would keep); autograd
+    # returns each gradient in its argument's own dtype.
+    return y_hat.to(promoted), y.to(promoted)  # type: ignore[union-attr]
+
+
+def _check_logits_dim(Z: object, dim: object, name: str) -> None:
+    if not isinstance(Z, Tensor):
+        raise TypeError(f"{name} expected Z to be a torch.Tensor, got {type(Z).__name__}")
+    _check_floating(Z, "Z", name)
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{name} expected dim to be an int, got {type(dim).__name__}: {dim!r}")
+    if Z.ndim == 0:
+        raise ValueError(f"{name} expected Z with at least 1 dimension, got a 0-d tensor")
+    if not -Z.ndim <= dim < Z.ndim:
+        raise ValueError(f"{name} expected dim in [{-Z.ndim}, {Z.ndim - 1}] for a {Z.ndim}-d Z, got {dim}")
 
 
 def _check_logits_2d(Z: object, arg_name: str, name: str) -> Tensor:
@@ -181,14 +213,15 @@ def l1_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         Tensor: equal to ``torch.nn.functional.l1_loss(y_hat, y, reduction=reduction)``.
 
     Raises:
-        TypeError: if an argument is not a floating tensor.
+        TypeError: if an argument is not a floating tensor, or the dtypes
+            promote to a third one.
         ValueError: if the shapes differ or ``reduction`` is unknown.
 
     Reference: Goodfellow et al. (2016), section 6.2.1.2. Book: equation
     ``eq-loss-l1`` in {ref}`sec-loss-regression`; the Laplace negative
     log-likelihood, equation ``eq-loss-nll-laplace``, in {ref}`sec-loss-likelihood`.
     """
-    _check_pair(y_hat, y, "l1_loss", reduction)
+    y_hat, y = _check_pair(y_hat, y, "l1_loss", reduction)
     return _reduce((y_hat - y).abs(), reduction)
 
 
@@ -196,7 +229,9 @@ def huber_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean", delta: float =
     r"""Huber loss: :math:`\frac12 r^2` for :math:`|r| \le \delta`, else :math:`\delta(|r| - \frac12\delta)`, with :math:`r = \hat y - y`.
 
     Quadratic (like MSE) for small residuals, linear (like L1) for large ones;
-    value and slope are continuous at :math:`|r| = \delta`.
+    value and slope are continuous at :math:`|r| = \delta`, where the slope
+    is :math:`\pm\delta` from either side (autograd takes the quadratic
+    branch there, as PyTorch does).
 
     Args:
         y_hat (Tensor): predictions, floating.
@@ -212,19 +247,24 @@ def huber_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean", delta: float =
         Tensor: equal to ``torch.nn.functional.huber_loss(y_hat, y, reduction=reduction, delta=delta)``.
 
     Raises:
-        TypeError: if an argument is not a floating tensor, or ``delta`` not a number.
-        ValueError: if the shapes differ, ``reduction`` is unknown or ``delta`` is not positive.
+        TypeError: if an argument is not a floating tensor, the dtypes promote
+            to a third one, or ``delta`` is not a number.
+        ValueError: if the shapes differ, ``reduction`` is unknown or ``delta`` is not positive and finite.
 
     Reference: Huber (1964), equation (9). Book: equation ``eq-loss-huber``
     in {ref}`sec-loss-regression`.
     """
-    _check_pair(y_hat, y, "huber_loss", reduction)
+    y_hat, y = _check_pair(y_hat, y, "huber_loss", reduction)
     if isinstance(delta, bool) or not isinstance(delta, (int, float)):
         raise TypeError(f"huber_loss expected delta to be a float, got {type(delta).__name__}")
     if not (math.isfinite(delta) and delta > 0):
         raise ValueError(f"huber_loss expected a positive finite delta, got {delta}")
-    r = (y_hat - y).abs()
-    loss = torch.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))
+    diff = y_hat - y  # r
+    large = diff.abs() > delta  # NaN is not large: the quadratic branch gives it a NaN gradient, as PyTorch does
+    # The quadratic branch squares a safe input: where |r| = inf, r**2 would send autograd
+    # 0 * inf = nan through the branch that torch.where discards.
+    diff_small = torch.where(large, torch.zeros_like(diff), diff)
+    loss = torch.where(large, delta * (diff.abs() - 0.5 * delta), 0.5 * diff_small * diff_small)
     return _reduce(loss, reduction)
 
 
@@ -243,7 +283,13 @@ def bce_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         ``torch.nn.functional.binary_cross_entropy`` clamps each logarithm at
         :math:`-100`, so where this function returns ``inf`` or ``nan``
         PyTorch returns a finite number, which is still wrong when the true
-        loss exceeds 100. Inside :math:`(0, 1)` the two agree.
+        loss exceeds 100, and its gradient divides by
+        :math:`\max(\hat y (1 - \hat y), 10^{-12})`. The two agree where
+        :math:`\hat y \ge e^{-100}` and :math:`1 - \hat y \ge e^{-100}`
+        (values) and :math:`\hat y (1 - \hat y) \ge 10^{-12}`
+        (gradients); elsewhere this loss is the larger, and its gradient too.
+        A NaN in ``y_hat`` gives NaN here, where PyTorch raises a
+        ``RuntimeError``.
 
     Args:
         y_hat (Tensor): predicted probabilities, floating, in :math:`[0, 1]`.
@@ -257,10 +303,11 @@ def bce_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
 
     Returns:
         Tensor: equal to ``torch.nn.functional.binary_cross_entropy`` for
-        ``y_hat`` strictly inside :math:`(0, 1)`.
+        ``y_hat`` inside :math:`[e^{-100}, 1 - e^{-100}]` (see the Note).
 
     Raises:
-        TypeError: if an argument is not a floating tensor.
+        TypeError: if an argument is not a floating tensor, or the dtypes
+            promote to a third one.
         ValueError: if the shapes differ, ``reduction`` is unknown, or some
             ``y_hat`` lies outside :math:`[0, 1]`.
 
@@ -268,7 +315,7 @@ def bce_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     ``eq-loss-bce`` in {ref}`sec-loss-bce`; the Bernoulli negative
     log-likelihood, equation ``eq-loss-nll-bernoulli``, in {ref}`sec-loss-likelihood`.
     """
-    _check_pair(y_hat, y, "bce_loss", reduction)
+    y_hat, y = _check_pair(y_hat, y, "bce_loss", reduction)
     outside = ((y_hat < 0) | (y_hat > 1)).nonzero()
     if outside.numel() > 0:
         bad = y_hat[tuple(outside[0])].item()
@@ -283,7 +330,9 @@ def bce_with_logits_loss(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tenso
     Equal to :math:`-[y \log \sigma(z) + (1 - y) \log(1 - \sigma(z))]` but
     never forms :math:`\sigma(z)`: the exponent :math:`-|z|` is never positive,
     so nothing overflows, and ``log1p`` keeps :math:`\log(1 + e^{-|z|})` exact
-    when :math:`e^{-|z|}` is tiny.
+    when :math:`e^{-|z|}` is tiny. The code writes :math:`\max(z, 0) - z y`
+    as the equal :math:`(1 - y) z + \max(-z, 0)`, which gives PyTorch's
+    values at :math:`z = \pm\infty`.
 
     Args:
         Z (Tensor): logits :math:`z` (the pre-sigmoid outputs), floating.
@@ -295,18 +344,25 @@ def bce_with_logits_loss(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tenso
         - Output: a scalar, or the input shape if ``reduction="none"``.
 
     Returns:
-        Tensor: equal to ``torch.nn.functional.binary_cross_entropy_with_logits(Z, y, reduction=reduction)``.
+        Tensor: equal to ``torch.nn.functional.binary_cross_entropy_with_logits(Z, y, reduction=reduction)``;
+        its gradient is :math:`(\sigma(z) - y)/n`, also at :math:`z = 0`.
 
     Raises:
-        TypeError: if an argument is not a floating tensor.
+        TypeError: if an argument is not a floating tensor, or the dtypes
+            promote to a third one.
         ValueError: if the shapes differ or ``reduction`` is unknown.
 
     Reference: Goodfellow et al. (2016), section 6.2.2.2 (equation 6.33 writes
     the loss as a softplus). Book: equation ``eq-loss-bce-stable`` in
     {ref}`sec-loss-bce`.
     """
-    _check_pair(Z, y, "bce_with_logits_loss", reduction)
-    loss = Z.clamp(min=0) - Z * y + torch.log1p(torch.exp(-Z.abs()))
+    Z, y = _check_pair(Z, y, "bce_with_logits_loss", reduction)
+    # max(-z, 0) and -|z| both take the z >= 0 branch at z = 0, so autograd differentiates one
+    # smooth formula there and gets sigma(0) - y; clamp and abs give 1 - y at z = 0.
+    positive = Z >= 0
+    hinge = torch.where(positive, torch.zeros_like(Z), -Z)  # max(-z, 0)
+    minus_abs = torch.where(positive, -Z, Z)  # -|z| <= 0: exp cannot overflow
+    loss = (1 - y) * Z + hinge + torch.log1p(torch.exp(minus_abs))
     return _reduce(loss, reduction)
 
 
@@ -329,7 +385,9 @@ def log_softmax(Z: Tensor, dim: int = -1) -> Tensor:
         - Output: the same shape.
 
     Returns:
-        Tensor: equal to ``torch.nn.functional.log_softmax(Z, dim)``.
+        Tensor: equal to ``torch.nn.functional.log_softmax(Z, dim)``; a NaN or
+        :math:`+\infty` makes its whole slice NaN, as in PyTorch, and an empty
+        ``dim`` gives an empty result.
 
     Raises:
         TypeError: if ``Z`` is not a floating tensor or ``dim`` not an int.
@@ -339,18 +397,14 @@ def log_softmax(Z: Tensor, dim: int = -1) -> Tensor:
     4.1 for the shift. Book: equations ``eq-loss-logsumexp`` and
     ``eq-loss-log-softmax`` in {ref}`sec-loss-softmax`.
     """
-    if not isinstance(Z, Tensor):
-        raise TypeError(f"log_softmax expected Z to be a torch.Tensor, got {type(Z).__name__}")
-    _check_floating(Z, "Z", "log_softmax")
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"log_softmax expected dim to be an int, got {type(dim).__name__}: {dim!r}")
-    if Z.ndim == 0:
-        raise ValueError("log_softmax expected Z with at least 1 dimension, got a 0-d tensor")
-    if not -Z.ndim <= dim < Z.ndim:
-        raise ValueError(f"log_softmax expected dim in [{-Z.ndim}, {Z.ndim - 1}] for a {Z.ndim}-d Z, got {dim}")
+    _check_logits_dim(Z, dim, "log_softmax")
+    if Z.shape[dim] == 0:  # no classes: nothing to normalise (and amax refuses an empty dimension)
+        return Z.clone()
     m = Z.amax(dim=dim, keepdim=True).detach()  # (N, 1) for (N, K); a constant shift, so no gradient needed
-    logsumexp = m + torch.log(torch.exp(Z - m).sum(dim=dim, keepdim=True))  # (N, 1)
-    return Z - logsumexp  # (N, K)
+    shifted = Z - m  # (N, K), every entry <= 0
+    # z - logsumexp(z) = (z - m) - log sum exp(z - m): subtracting m first keeps the log-sum,
+    # which m + log(...) would round away when |m| is huge (m + log 2 == m in float32 from 2^24 on).
+    return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))  # (N, K)
 
 
 def nll_loss(log_y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
@@ -378,6 +432,11 @@ def nll_loss(log_y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         ValueError: if ``log_y_hat`` is not 2-D, ``y`` is not of shape
             :math:`(N,)`, a class index is outside :math:`[0, K)` (the message
             names the value and :math:`K`), or ``reduction`` is unknown.
+
+    Note:
+        PyTorch's ``nll_loss`` skips targets equal to ``ignore_index``
+        (:math:`-100` by default); this one has no ``ignore_index`` and
+        refuses :math:`-100` like any index outside :math:`[0, K)`.
 
     Reference: Goodfellow et al. (2016), section 6.2.1.1. Book: equation
     ``eq-loss-ce`` in {ref}`sec-loss-softmax`.
@@ -416,7 +475,9 @@ def cross_entropy(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     Note:
         PyTorch's ``cross_entropy`` also accepts class probabilities as
         targets, class weights and label smoothing; this one takes class
-        indices only.
+        indices only. It has no ``ignore_index`` either: a target of
+        :math:`-100`, which PyTorch skips by default, is refused with a
+        ``ValueError`` like any index outside :math:`[0, K)`.
 
     Reference: Bridle (1990); Goodfellow et al. (2016), section 6.2.2.3.
     Book: equation ``eq-loss-ce`` in {ref}`sec-loss-softmax`; the categorical
@@ -424,6 +485,7 @@ def cross_entropy(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     {ref}`sec-loss-likelihood`.
     """
     _check_logits_2d(Z, "Z", "cross_entropy")
+    _check_class_targets(y, *Z.shape, "cross_entropy")  # before log_softmax, so messages name cross_entropy
     return nll_loss(log_softmax(Z, dim=1), y, reduction)
 
 
@@ -461,6 +523,6 @@ def cross_entropy_grad(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     if reduction not in ("mean", "sum"):
         raise ValueError(f"cross_entropy_grad expected reduction 'mean' or 'sum', got {reduction!r}")
     y_hat = torch.exp(log_softmax(Z, dim=1))  # (N, K), rows sum to 1
-    Y = torch.nn.functional.one_hot(y, K).to(Z.dtype)  # (N,) -> (N, K)
+    Y = (y.unsqueeze(1) == torch.arange(K, device=y.device)).to(Z.dtype)  # (N, 1) == (K,) -> (N, K), one-hot
     grad = y_hat - Y  # (N, K)
     return grad / N if reduction == "mean" else grad
