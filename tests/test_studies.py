@@ -137,7 +137,7 @@ def test_train_mlp_errors():
     with pytest.raises(TypeError, match="hidden_sizes"):
         train_mlp(train, val, [2.5], seed=0, num_epochs=1)
     with pytest.raises(ValueError, match="Invalid lr"):
-        train_mlp(train, val, [4], seed=0, lr=0.0)
+        train_mlp(train, val, [4], seed=0, lr=-0.1)
     with pytest.raises(ValueError, match="Invalid num_epochs"):
         train_mlp(train, val, [4], seed=0, num_epochs=0)
     with pytest.raises(ValueError, match="Invalid weight_decay"):

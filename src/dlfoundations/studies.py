@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -109,6 +110,8 @@ def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tens
 
 def _as_values(values: object, min_len: int) -> Tensor:
     if isinstance(values, Tensor):
+        if values.is_complex():
+            raise TypeError(f"values must be real numbers, got a tensor of dtype {values.dtype}")
         t = values.detach().to(torch.float64)
     elif isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
         try:
@@ -128,7 +131,15 @@ def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
     r"""Mean and unbiased standard deviation over runs: :math:`\bar v = \frac1R\sum_r v_r`, :math:`s = \sqrt{\frac{1}{R-1}\sum_r (v_r - \bar v)^2}`.
 
     The standard deviation divides by :math:`R - 1` (Bessel's correction), as
-    :meth:`torch.Tensor.std` does by default (``correction=1``).
+    :meth:`torch.Tensor.std` does by default (``correction=1``) and as
+    ``numpy.std(values, axis=0, ddof=1)``. A NaN result makes its column's mean
+    and standard deviation NaN, an infinite one makes the mean infinite and the
+    standard deviation NaN, as in NumPy: a diverged run is not hidden.
+
+    Note:
+        The results are summaries of finished runs, so they are detached from
+        any autograd graph and computed in float64. One run has no spread:
+        NumPy returns NaN (with a warning) for :math:`R = 1`, this raises ``ValueError``.
 
     Args:
         values (Sequence[float] | Tensor): one result per run along dimension 0.
@@ -138,7 +149,9 @@ def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
         - Output: two float64 tensors of shape :math:`(*)` (0-d for :math:`(R,)`).
 
     Returns:
-        tuple[Tensor, Tensor]: ``(mean, std)`` over dimension 0.
+        tuple[Tensor, Tensor]: ``(mean, std)`` over dimension 0. Runs that are all
+        equal have a standard deviation of exactly 0 (the mean is taken as
+        their value, which summing and dividing by :math:`R` can round off).
 
     Raises:
         TypeError: if ``values`` is not numbers or a tensor.
@@ -147,7 +160,16 @@ def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
     Book section: {ref}`sec-gen-seeds`, equation ``eq-gen-std``.
     """
     t = _as_values(values, min_len=2)
-    return t.mean(dim=0), t.std(dim=0, correction=1)
+    return _mean_std(t)
+
+
+def _mean_std(t: Tensor) -> tuple[Tensor, Tensor]:
+    R = t.shape[0]
+    mean = t.mean(dim=0)
+    # Equal runs have no spread: their mean is their value, not value * R / R rounded.
+    mean = torch.where((t == t[0]).all(dim=0), t[0] + 0.0, mean)  # + 0.0: a sum of -0.0 is +0.0
+    std = (((t - mean) ** 2).sum(dim=0) / (R - 1)).sqrt()  # Bessel: divide by R - 1
+    return mean, std
 
 
 def standard_error(values: Sequence[float] | Tensor) -> Tensor:
@@ -160,7 +182,8 @@ def standard_error(values: Sequence[float] | Tensor) -> Tensor:
         - values: :math:`(R, *)` with :math:`R \ge 2`. Output: :math:`(*)`, float64.
 
     Returns:
-        Tensor: the unbiased standard deviation of :func:`mean_std` divided by :math:`\sqrt R`.
+        Tensor: the unbiased standard deviation of :func:`mean_std` divided by
+        :math:`\sqrt R`, NaN where a run is NaN or infinite (as ``scipy.stats.sem``).
 
     Raises:
         TypeError: if ``values`` is not numbers or a tensor.
@@ -170,7 +193,7 @@ def standard_error(values: Sequence[float] | Tensor) -> Tensor:
     section {ref}`sec-gen-seeds`, equation ``eq-gen-sem``.
     """
     t = _as_values(values, min_len=2)
-    return t.std(dim=0, correction=1) / math.sqrt(t.shape[0])
+    return _mean_std(t)[1] / math.sqrt(t.shape[0])
 
 
 def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
@@ -184,7 +207,8 @@ def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
         - values: :math:`(R,)`.
 
     Returns:
-        str: the mean and the unbiased standard deviation of :func:`mean_std`.
+        str: the mean and the unbiased standard deviation of :func:`mean_std`;
+        ``"nan ± nan"`` when a run is NaN.
 
     Raises:
         TypeError: if ``values`` is not numbers or ``digits`` is not an int.
@@ -250,6 +274,15 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
     on one side of 0 (:attr:`PairedDifference.positive` or ``.negative``);
     an interval that contains 0 means no difference was shown.
 
+    Note:
+        When every difference is the same, :math:`s_d = 0` and the interval is
+        the single point :math:`[\bar d, \bar d]`: a degenerate interval, which
+        is ``positive`` or ``negative`` unless :math:`\bar d = 0`.
+        ``scipy.stats.ttest_rel(a, b).confidence_interval(confidence)`` gives
+        the same point (``[0, 0]`` when every difference is 0, with a NaN
+        statistic), which shows no difference. A NaN or infinite result raises
+        ``ValueError`` here, where SciPy would return NaN.
+
     Args:
         a (Sequence[float] | Tensor): one result per seed for method A.
         b (Sequence[float] | Tensor): the results for method B, seed by seed.
@@ -283,7 +316,7 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
     if not torch.isfinite(d).all():
         raise ValueError(f"expected finite results, got differences {d.tolist()}")
     R = d.shape[0]
-    mean, std = d.mean().item(), d.std(correction=1).item()
+    mean, std = (v.item() for v in _mean_std(d))
     half = float(student_t.ppf(0.5 + confidence / 2, df=R - 1)) * std / math.sqrt(R)
     return PairedDifference(mean, std, mean - half, mean + half, float(confidence), R)
 
@@ -315,8 +348,7 @@ def _check_number(value: object, name: str, low: float, high: float = math.inf, 
 
 
 def _check_config(lr: object, weight_decay: object, num_epochs: object) -> None:
-    if _check_number(lr, "lr", 0.0) <= 0:
-        raise ValueError(f"Invalid lr: {lr} (expected > 0)")
+    _check_number(lr, "lr", 0.0)  # lr = 0 is accepted, as torch.optim.AdamW does
     _check_number(weight_decay, "weight_decay", 0.0)
     if isinstance(num_epochs, bool) or not isinstance(num_epochs, int):
         raise TypeError(f"num_epochs must be an int, got {type(num_epochs).__name__}: {num_epochs!r}")
@@ -414,7 +446,7 @@ def train_mlp(
         activation (str): hidden activation. Default: ``"relu"``.
         dropout (float): dropout probability after each hidden activation. Default: 0.
         batch_norm (bool): batch normalisation after each hidden ``Linear``. Default: ``False``.
-        lr (float): learning rate :math:`\eta > 0`. Default: 0.01.
+        lr (float): learning rate :math:`\eta \ge 0` (0 is accepted, as by ``torch.optim``). Default: 0.01.
         weight_decay (float): AdamW's decoupled weight decay :math:`\lambda \ge 0`. Default: 0.
         num_epochs (int): epochs (= steps), ``>= 1``. Default: 300.
         patience (int | None): early-stopping patience. Default: ``None``.
@@ -672,6 +704,8 @@ def _check_curve(curve: object, name: str) -> Tensor:
         raise TypeError(f"{name} must be a Tensor of shape (E, R), got {type(curve).__name__}")
     if curve.ndim != 2 or curve.shape[0] == 0:
         raise ValueError(f"expected {name} of shape (E, R) with E >= 1, got {tuple(curve.shape)}")
+    if curve.is_complex():
+        raise TypeError(f"{name} must hold real losses, got dtype {curve.dtype}")
     return curve
 
 
@@ -691,7 +725,11 @@ def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
         - val_curve: :math:`(E, R)`. Output: :math:`(R,)`, int64, 0-based epochs.
 
     Returns:
-        Tensor: the restored epoch of each seed.
+        Tensor: the restored epoch of each seed. A NaN loss never improves (as
+        in :class:`~dlfoundations.train.EarlyStopping`). When no epoch of a
+        seed ever improves (every loss NaN or :math:`+\infty`), ``fit`` has no
+        best weights to restore and keeps those of the epoch it stopped at, so
+        that epoch is returned: ``patience - 1``, or ``E - 1`` if the curve is shorter.
 
     Raises:
         TypeError: if ``val_curve`` is not a tensor or ``patience`` not an int.
@@ -700,6 +738,7 @@ def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
     Reference: Prechelt (1998). Book section {ref}`sec-gen-regularization`.
     """
     curve = _check_curve(val_curve, "val_curve")
+    EarlyStopping(patience, keep_best_state=False)  # checks patience, even for R = 0 seeds
     best = []
     for r in range(curve.shape[1]):
         tracker = EarlyStopping(patience, keep_best_state=False)
@@ -707,7 +746,8 @@ def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
             # keep_best_state=False: the tracker never reads the model.
             if tracker.step(loss, None, epoch):  # type: ignore[arg-type]
                 break
-        best.append(tracker.best_epoch if tracker.best_epoch is not None else 0)
+        # Nothing improved (all NaN or +inf): fit keeps the weights of the epoch it stopped at.
+        best.append(tracker.best_epoch if tracker.best_epoch is not None else epoch)
     return torch.tensor(best, dtype=torch.int64)
 
 
@@ -723,7 +763,9 @@ def epochs_to_reach(curve: Tensor, threshold: float) -> Tensor:
 
     Returns:
         Tensor: the number of epochs (1-based) of each seed, ``nan`` for a seed
-        that never reaches :math:`\tau`.
+        that never reaches :math:`\tau`. A NaN loss does not reach any
+        threshold (``nan <= tau`` is false), so a run that diverges before
+        reaching :math:`\tau` gives ``nan``.
 
     Raises:
         TypeError: if ``curve`` is not a tensor or ``threshold`` not a number.
@@ -755,7 +797,8 @@ def check_claim(holds: object, claim: str) -> None:
     leaving a false sentence in the book.
 
     Args:
-        holds (bool | Tensor): the condition the claim rests on (a 0-d bool tensor is accepted).
+        holds (bool | Tensor): the condition the claim rests on (a one-element
+            bool tensor or a NumPy ``bool_``, e.g. from ``np.all``, is accepted).
         claim (str): the claim, as the prose states it.
 
     Raises:
@@ -768,6 +811,8 @@ def check_claim(holds: object, claim: str) -> None:
         if holds.numel() != 1:
             raise TypeError(f"holds must be a bool or a one-element tensor, got a tensor of shape {tuple(holds.shape)}")
         holds = bool(holds.item())
+    if isinstance(holds, np.bool_):  # e.g. np.all(...)
+        holds = bool(holds)
     if not isinstance(holds, bool):
         raise TypeError(f"holds must be a bool, got {type(holds).__name__}")
     if not holds:
