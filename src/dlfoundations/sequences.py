@@ -56,9 +56,11 @@ def noisy_periodic_series(
 ) -> Tensor:
     r"""A sum of sines plus Gaussian noise: :math:`s_t = \sum_q a_q \sin(2\pi t / p_q) + \varepsilon_t`, :math:`\varepsilon_t \sim \mathcal N(0, \sigma^2)`.
 
-    The time index runs over :math:`t = 0, \dots, L-1`. Only the noise is
-    random; it is drawn from ``generator`` in one call, so the same seed gives
-    the same series.
+    The time index runs over :math:`t = 0, \dots, L-1`. The sines are computed
+    in float64 and rounded to ``dtype`` once, so every ``dtype`` holds the
+    correctly rounded clean series however long it is. Only the noise is
+    random; it is drawn from ``generator`` in one call, in ``dtype``, so the
+    same seed gives the same series.
 
     Args:
         num_steps (int): length :math:`L \ge 1` of the series.
@@ -93,8 +95,10 @@ def noisy_periodic_series(
         raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
     dtype = _check_dtype(dtype)
     generator = _check_generator(generator)
-    t = torch.arange(L, dtype=dtype)  # (L,)
-    clean = sum(aq * torch.sin(2 * math.pi * t / pq) for aq, pq in zip(a, p))  # (L,)
+    # the time index and the sines in float64, rounded to dtype once at the end: a float16 or
+    # bfloat16 arange repeats integers beyond 2048 or 256, and float32 phases drift for large t
+    t = torch.arange(L, dtype=torch.float64)  # (L,)
+    clean = sum(aq * torch.sin(2 * math.pi * t / pq) for aq, pq in zip(a, p)).to(dtype)  # (L,)
     return clean + noise_std * torch.randn(L, generator=generator, dtype=dtype)
 
 
@@ -119,7 +123,8 @@ def make_windows(series: Tensor, window: int) -> tuple[Tensor, Tensor]:
     Book section: {ref}`sec-rnn-forecast`.
     """
     if not isinstance(series, Tensor) or not series.dtype.is_floating_point:
-        raise TypeError(f"series must be a floating Tensor, got {type(series).__name__}")
+        kind = f"Tensor of dtype {series.dtype}" if isinstance(series, Tensor) else type(series).__name__
+        raise TypeError(f"series must be a floating Tensor, got {kind}")
     if series.ndim != 1:
         raise ValueError(f"expected series of shape (L,), got {tuple(series.shape)}")
     T = _check_int(window, "window", 1)
