@@ -18,6 +18,7 @@ Book chapters: Part III ("A digit classifier, end to end", label
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import torch
@@ -93,32 +94,57 @@ def stratified_split(
         DigitSplits: sorted ``int64`` index tensors ``train``, ``val``, ``test``.
 
     Raises:
-        TypeError: if ``y`` is not an integer tensor or ``seed`` not an int.
-        ValueError: if ``y`` is not 1-D, or the fractions are not in ``(0, 1)``
-            with a sum below 1.
+        TypeError: if ``y`` is not an integer tensor, a fraction not a number
+            or ``seed`` not an int.
+        ValueError: if ``y`` is not 1-D, the fractions are not in ``(0, 1)``
+            with a sum below 1, ``seed`` is not in ``[0, 2**32 - 1]``, a class
+            has fewer than 2 samples, or a split would hold fewer samples than
+            there are classes (the message names the split and the counts).
     """
-    from sklearn.model_selection import train_test_split
+    _check_split_arguments(y, val_fraction, test_fraction, seed)
+    val_fraction, test_fraction = float(val_fraction), float(test_fraction)
+    indices = torch.arange(len(y)).numpy()
+    labels = y.to(torch.int64).numpy()
+    rest, test = _stratified(indices, labels, test_fraction, int(seed), "test split")
+    # The validation fraction is of the whole set, so rescale it to what is left.
+    train, val = _stratified(rest, labels[rest], val_fraction / (1.0 - test_fraction), int(seed), "validation split")
+    as_sorted = lambda a: torch.as_tensor(a, dtype=torch.int64).sort().values  # noqa: E731
+    return DigitSplits(as_sorted(train), as_sorted(val), as_sorted(test))
 
-    if not isinstance(y, Tensor) or y.dtype.is_floating_point or y.dtype == torch.bool:
+
+def _check_split_arguments(y: object, val_fraction: object, test_fraction: object, seed: object) -> None:
+    if not isinstance(y, Tensor) or y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise TypeError(f"y must be an integer tensor of labels, got {type(y).__name__} {getattr(y, 'dtype', '')}")
     if y.ndim != 1:
         raise ValueError(f"expected y of shape (N,), got {tuple(y.shape)}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32 - 1] (NumPy's seeds), got {seed}")
     for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a float in (0, 1), got {type(value).__name__}: {value!r}")
         if not 0.0 < value < 1.0:
             raise ValueError(f"{name} must be in (0, 1), got {value}")
     if val_fraction + test_fraction >= 1.0:
         raise ValueError(f"val_fraction + test_fraction must be below 1, got {val_fraction + test_fraction}")
-    indices = torch.arange(len(y)).numpy()
-    labels = y.numpy()
-    rest, test = train_test_split(indices, test_size=test_fraction, stratify=labels, random_state=seed)
-    # The validation fraction is of the whole set, so rescale it to what is left.
-    train, val = train_test_split(
-        rest, test_size=val_fraction / (1.0 - test_fraction), stratify=labels[rest], random_state=seed
-    )
-    as_sorted = lambda a: torch.as_tensor(a, dtype=torch.int64).sort().values  # noqa: E731
-    return DigitSplits(as_sorted(train), as_sorted(val), as_sorted(test))
+    classes, counts = torch.unique(y, return_counts=True)
+    too_few = [(int(c), int(n)) for c, n in zip(classes, counts) if n < 2]
+    if too_few:
+        raise ValueError(f"a stratified split needs at least 2 samples of every class, got (class, count) {too_few[:5]}")
+
+
+def _stratified(indices, labels, fraction: float, seed: int, what: str):
+    """``train_test_split(indices, test_size=fraction, stratify=labels)``, its errors said in the split's terms."""
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return train_test_split(indices, test_size=fraction, stratify=labels, random_state=seed)
+    except ValueError as err:  # too few samples for a class or for the number of classes
+        raise ValueError(
+            f"cannot take the stratified {what} ({fraction:.4g} of {len(indices)} samples of "
+            f"{len(set(labels.tolist()))} classes): {err}"
+        ) from None
 
 
 class Standardizer:
@@ -126,16 +152,30 @@ class Standardizer:
 
     Fitting on the training split alone keeps any information about the
     validation and test samples out of the model. A feature that is constant
-    in training (:math:`\sigma = 0`, e.g. a corner pixel that is always 0) is
-    only centred (:math:`\sigma` is taken as 1).
+    in training (all its values equal, e.g. a corner pixel that is always 0)
+    is only centred: :math:`\sigma` is taken as 1 and :math:`\mu` as that
+    value. "Constant" is tested exactly, not as :math:`\sigma = 0`, because a
+    rounded mean makes the computed :math:`\sigma` of a constant column a
+    tiny positive number (about 1e-8 for seven float32 copies of 0.1), and
+    dividing by it would blow the column up.
+
+    Note:
+        :math:`\sigma` is the sample standard deviation (``torch.std``,
+        divisor :math:`N - 1`); scikit-learn's ``StandardScaler`` divides by
+        :math:`N`, so its ``scale_`` is :math:`\sigma \sqrt{(N-1)/N}`. NaN and
+        ±inf in ``X`` propagate into :math:`\mu` and :math:`\sigma` (and so
+        into ``transform``), as in PyTorch; ``StandardScaler`` refuses them.
 
     Shape:
         - fit: ``X`` of ``(N, D)``; ``mean`` and ``std`` become ``(D,)``.
-        - transform: ``(M, D)`` → ``(M, D)``.
+        - transform: ``(M, D)`` → ``(M, D)``, of the dtype PyTorch promotes
+          ``X``'s and the fitted statistics' dtypes to.
 
     Raises:
-        RuntimeError: on ``transform`` before ``fit``.
-        ValueError: if ``X`` is not 2-D, or has another ``D`` than was fitted.
+        RuntimeError: on ``transform`` or ``state_dict`` before ``fit``.
+        TypeError: if ``X`` is not a floating tensor.
+        ValueError: if ``X`` is not 2-D, has fewer than 2 samples in ``fit``,
+            or has another ``D`` than was fitted.
     """
 
     def __init__(self) -> None:
@@ -155,9 +195,10 @@ class Standardizer:
         X = self._check(X)
         if len(X) < 2:
             raise ValueError(f"need at least 2 samples to fit, got X of shape {tuple(X.shape)}")
-        self.mean = X.mean(dim=0)  # (D,)
-        std = X.std(dim=0)  # (D,)
-        self.std = torch.where(std > 0, std, torch.ones_like(std))
+        constant = X.amax(dim=0) == X.amin(dim=0)  # (D,): every value equal (False for a NaN column)
+        self.mean = torch.where(constant, X[0], X.mean(dim=0))  # (D,)
+        std = X.std(dim=0) if X.shape[1] else torch.ones_like(self.mean)  # (D,); D = 0 would warn
+        self.std = torch.where(constant, torch.ones_like(self.mean), std)  # (D,)
         return self
 
     def transform(self, X: Tensor) -> Tensor:
@@ -176,14 +217,28 @@ class Standardizer:
         return {"mean": self.mean.clone(), "std": self.std.clone()}
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:
-        """Restore statistics saved by :meth:`state_dict`."""
+        """Restore statistics saved by :meth:`state_dict`; on an error nothing changes.
+
+        Raises:
+            TypeError: if ``state`` is not a dict of floating tensors.
+            ValueError: if its keys are not ``mean`` and ``std``, their shapes or
+                dtypes differ or are not ``(D,)``, or a ``std`` is not positive.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"expected a dict with keys 'mean' and 'std', got {type(state).__name__}")
         if set(state) != {"mean", "std"}:
-            raise ValueError(f"expected keys {{'mean', 'std'}}, got {sorted(state)}")
-        if state["mean"].shape != state["std"].shape or state["mean"].ndim != 1:
-            raise ValueError(
-                f"expected mean and std of one shape (D,), got {tuple(state['mean'].shape)} and {tuple(state['std'].shape)}"
-            )
-        self.mean, self.std = state["mean"].clone(), state["std"].clone()
+            raise ValueError(f"expected keys {{'mean', 'std'}}, got {sorted(state, key=str)}")
+        for name, value in state.items():
+            if not isinstance(value, Tensor) or not value.dtype.is_floating_point:
+                raise TypeError(f"expected {name} to be a floating tensor, got {type(value).__name__} "
+                                f"{getattr(value, 'dtype', '')}")
+        mean, std = state["mean"], state["std"]
+        if mean.shape != std.shape or mean.ndim != 1 or mean.dtype != std.dtype:
+            raise ValueError(f"expected mean and std of one shape (D,) and dtype, got {tuple(mean.shape)} "
+                             f"{mean.dtype} and {tuple(std.shape)} {std.dtype}")
+        if (std <= 0).any():
+            raise ValueError(f"expected std > 0 (fit takes a constant feature's std as 1), got {std.min().item()}")
+        self.mean, self.std = mean.clone(), std.clone()
 
 
 class DigitsDataset(Dataset):
@@ -200,12 +255,16 @@ class DigitsDataset(Dataset):
 
     Raises:
         ValueError: if ``X`` is not ``(N, 64)``, ``y`` not ``(N,)``, or a label is outside ``[0, 9]``.
-        TypeError: if ``y`` is not ``int64``.
+        TypeError: if ``X`` is not a tensor, ``y`` is not ``int64`` or ``as_images`` not a bool.
     """
 
     def __init__(self, X: Tensor, y: Tensor, as_images: bool = False) -> None:
-        if not isinstance(X, Tensor) or X.ndim != 2 or X.shape[1] != IMAGE_SIZE * IMAGE_SIZE:
-            raise ValueError(f"expected X of shape (N, 64), got {tuple(getattr(X, 'shape', ()))}")
+        if not isinstance(X, Tensor):
+            raise TypeError(f"expected X to be a tensor of shape (N, 64), got {type(X).__name__}")
+        if X.ndim != 2 or X.shape[1] != IMAGE_SIZE * IMAGE_SIZE:
+            raise ValueError(f"expected X of shape (N, 64), got {tuple(X.shape)}")
+        if not isinstance(as_images, bool):
+            raise TypeError(f"as_images must be a bool, got {type(as_images).__name__}: {as_images!r}")
         if not isinstance(y, Tensor) or y.dtype != torch.int64:
             raise TypeError(f"expected y of dtype torch.int64, got {getattr(y, 'dtype', type(y).__name__)}")
         if y.shape != (len(X),):
