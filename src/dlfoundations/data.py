@@ -286,6 +286,13 @@ class InMemoryLoader:
         has been taken, one more ``randperm(N)`` that the sampler draws and
         discards. So one seeded generator gives the same epochs in both loaders,
         and a chapter can swap one for the other without changing its numbers.
+        Without shuffling, an epoch draws that one int64 from ``generator`` when
+        one is given, as ``DataLoader`` does, so the generator stays in step too.
+        On purpose, an unshuffled loader with ``generator=None`` draws nothing,
+        where ``DataLoader`` draws its base seed from PyTorch's global generator:
+        reading data in order does not move the global random stream (dropout
+        masks, ``nn.Linear`` initialisation). ``N = 0`` raises ``ValueError``,
+        where ``DataLoader`` yields no batch (or raises when shuffling).
 
     Book section: {ref}`chap-data-pipelines`; shuffled minibatches as in
     Bottou, "Stochastic Gradient Descent Tricks" (2012).
@@ -325,6 +332,8 @@ class InMemoryLoader:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         N = len(self.X)
         order = None
+        if not self.shuffle and self.generator is not None:
+            torch.empty((), dtype=torch.int64).random_(generator=self.generator)  # DataLoader's base seed
         if self.shuffle:
             # DataLoader draws its workers' base seed first; drawing it too keeps
             # the generator in step, so both loaders give the same permutation.
@@ -367,10 +376,21 @@ def pad_collate(batch: Sequence[tuple[Tensor, Tensor]], padding_value: float = 0
         dict[str, Tensor]: ``{"X": X, "y": y, "lengths": lengths}``.
 
     Raises:
-        TypeError: if ``batch`` is not a sequence of ``(Tensor, Tensor)`` pairs or
-            ``padding_value`` is not a number.
-        ValueError: if ``batch`` is empty, an ``x_i`` is 0-d, or the ``x_i`` disagree on
-            trailing shape or dtype, or the ``y_i`` on shape (expected and received named).
+        TypeError: if ``batch`` is not a sequence of ``(Tensor, Tensor)`` pairs,
+            ``padding_value`` is not a number, or the ``x_i`` disagree on dtype
+            (both dtypes named).
+        ValueError: if ``batch`` is empty, an ``x_i`` is 0-d, the ``x_i`` disagree on
+            trailing shape or the ``y_i`` on shape (expected and received named), or
+            ``padding_value`` is not a whole number for integer ``x_i``.
+
+    Note:
+        Where ``pad_sequence`` converts silently, this raises: ``x_i`` of
+        different dtypes (``pad_sequence`` casts all to the first one's, 1.5 to 1
+        in an int64 batch) and a fractional or non-finite ``padding_value`` for
+        integer ``x_i``. The ``y_i`` are stacked with :func:`torch.stack`, so mixed
+        dtypes there follow PyTorch's type promotion. Empty sequences
+        (:math:`T_i = 0`) are rows of padding; if every one is empty, ``X`` is
+        :math:`(N, 0, *)`, as ``pad_sequence`` gives.
 
     Book section: {ref}`chap-data-pipelines` (custom ``collate_fn``).
     """
@@ -399,9 +419,18 @@ def pad_collate(batch: Sequence[tuple[Tensor, Tensor]], padding_value: float = 0
                 f"got {tuple(x.shape)}"
             )
         if x.dtype != first.dtype:
-            raise ValueError(f"expected x of dtype {first.dtype} at batch[{i}], got {x.dtype}")
+            # pad_sequence would cast silently to the first dtype (1.5 -> 1 in an int64 batch)
+            raise TypeError(f"expected x of dtype {first.dtype} at batch[{i}], got {x.dtype}")
         if y.shape != ys[0].shape:
             raise ValueError(f"expected y of shape {tuple(ys[0].shape)} at batch[{i}], got {tuple(y.shape)}")
+    if not (first.is_floating_point() or first.is_complex()):
+        # torch.full and pad_sequence would truncate 0.5 to 0 (and NaN to garbage) in an integer batch
+        fits = math.isfinite(padding_value) and float(padding_value).is_integer()
+        if first.dtype == torch.bool:
+            fits = fits and padding_value in (0, 1)
+        if not fits:
+            raise ValueError(f"padding_value {padding_value!r} cannot be stored in x of dtype {first.dtype}: "
+                             "expected a whole number")
     lengths = torch.tensor([len(x) for x in xs], dtype=torch.int64)  # (N,)
     T = int(lengths.max())
     X = torch.full((len(xs), T, *first.shape[1:]), padding_value, dtype=first.dtype)  # (N, T, *)
@@ -474,7 +503,8 @@ def measure_throughput(loader: Iterable, num_repeats: int = 3) -> float:
             if not isinstance(first, Tensor):
                 raise TypeError(f"expected batches (X, ...) with a tensor X first, got {type(batch).__name__}")
             num_samples += len(first)
-        elapsed = time.perf_counter() - start
+        # a pass shorter than the clock's resolution still took some time: no division by 0
+        elapsed = max(time.perf_counter() - start, 1e-9)
         if num_samples == 0:
             raise ValueError("the loader yielded no sample: expected at least one batch")
         best = max(best, num_samples / elapsed)
