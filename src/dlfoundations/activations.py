@@ -93,7 +93,7 @@ def relu_grad(x: Tensor) -> Tensor:
     At the kink :math:`x = 0` the derivative does not exist; like autograd,
     this returns 0 there. Where ``x`` is NaN it returns 1, as autograd does
     for ``torch.relu`` (whose backward zeroes the gradient only where
-    :math:`x \le 0`), so a NaN upstream gradient still flows through.
+    :math:`x \le 0`): the upstream gradient passes through a NaN input.
 
     Args:
         x (Tensor): input, floating.
