@@ -357,6 +357,17 @@ def test_a_state_of_another_optimizer_is_refused(saved, target):
         assert_refused(path, fresh, fresh_opt)
 
 
+def test_a_tensor_learning_rate_and_a_float_one_are_both_numbers():
+    # torch.optim accepts lr as a float or a 0-d tensor; a checkpoint of one loads into the other.
+    model, opt = make_pair(1)
+    opt.param_groups[0]["lr"] = torch.tensor(0.01)
+    path = FOLDER / "tensor-lr.pt"
+    save_checkpoint(path, model, opt, epoch=0, best_val_loss=1.0)
+    fresh, fresh_opt = make_pair(2)
+    load_checkpoint(path, fresh, fresh_opt)
+    assert torch.equal(torch.as_tensor(fresh_opt.param_groups[0]["lr"]), torch.tensor(0.01))
+
+
 def test_a_failure_inside_load_state_dict_is_rolled_back(monkeypatch):
     # Should a load fail after every check passed, the model and optimizer are restored.
     model, opt = make_pair(5)
@@ -489,7 +500,8 @@ def test_bad_rng_states_are_refused_before_any_generator_changes(size, dtype):
     ("map_location", "error", "match"),
     [(3, TypeError, "map_location must be a str or torch.device, got int"),
      ("gpu", ValueError, "map_location must be a device available here, got 'gpu'"),
-     ("meta:x", ValueError, "map_location must be a device available here")],
+     ("meta:x", ValueError, "map_location must be a device available here"),
+     ("meta", ValueError, "map_location must be a device that holds values, got 'meta'")],
 )
 def test_bad_map_location_is_refused(map_location, error, match):
     model, opt = make_pair(5)

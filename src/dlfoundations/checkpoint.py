@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import os
 import pickle
 import tempfile
@@ -369,6 +370,13 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def _hyper_kind(value: object) -> str:
+    # A learning rate may be a float or a 0-d tensor (torch.optim accepts both): both are numbers.
+    if isinstance(value, Tensor) and value.ndim == 0 and value.dtype != torch.bool and not value.dtype.is_complex:
+        return "number"
+    return _kind(value)
+
+
 def _read(path: Path, map_location: torch.device) -> object:
     """``torch.load(path, weights_only=True)``, after checking that the file is a complete, intact zip archive."""
     if not path.exists():
@@ -376,18 +384,17 @@ def _read(path: Path, map_location: torch.device) -> object:
     if not path.is_file():
         raise _Invalid("it is a directory, not a file" if path.is_dir() else "it is not a regular file")
     try:
-        with open(path, "rb") as f:
-            head = f.read(16)
+        data = path.read_bytes()  # once: the checks below and torch.load see the same bytes
     except OSError as err:
         raise _Invalid(f"the file cannot be read ({err.strerror or err})") from err
-    if not head:
+    if not data:
         raise _Invalid("the file is empty")
     # torch.save writes a zip archive with a CRC-32 per member, but torch.load does not check them:
     # a flipped byte in a tensor would load as a silently different weight. zipfile checks them.
     try:
-        is_zip = zipfile.is_zipfile(path)
+        is_zip = zipfile.is_zipfile(io.BytesIO(data))
         if is_zip:
-            with zipfile.ZipFile(path) as archive:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 bad_member = archive.testzip()
                 # torch.load's zip reader takes a member whose DOS attributes say "directory" for an empty
                 # one, and hands back an uninitialised buffer in place of the tensor: refuse it here.
@@ -396,13 +403,13 @@ def _read(path: Path, map_location: torch.device) -> object:
         raise _Invalid(f"a corrupt zip archive ({type(err).__name__}: {err})") from err
     if not is_zip:
         raise _Invalid(f"not a complete zip archive, as torch.save writes (truncated, or another format); "
-                       f"it starts with {head!r}")
+                       f"it starts with {data[:16]!r}")
     if bad_member is not None:
         raise _Invalid(f"corrupt: member {bad_member!r} fails its CRC-32 check")
     if folders:
         raise _Invalid(f"corrupt: member {folders[0]!r} is marked as a directory")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         # PyTorch's message is a page of advice; its "WeightsUnpickler error:" line says what was refused.
         lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [""]
@@ -532,7 +539,7 @@ def _check_optimizer_state(saved: object, optimizer: torch.optim.Optimizer) -> N
                                f"this {name} has {key}={group[key]!r}: its state is from another algorithm")
         for key in set(saved_group) & set(group) - {"params", "param_names"}:
             mine, theirs = group[key], saved_group[key]
-            if mine is not None and theirs is not None and _kind(mine) != _kind(theirs):
+            if mine is not None and theirs is not None and _hyper_kind(mine) != _hyper_kind(theirs):
                 raise _Invalid(f"parameter group {g}: {key} is {theirs!r:.60} in the checkpoint, "
                                f"but {name} expects a value like {mine!r:.60}")
         for param_id, param in zip(ids, params):
@@ -553,6 +560,8 @@ def _check_map_location(map_location: object) -> torch.device:
         torch.empty(0, device=device)
     except Exception as err:  # RuntimeError for a bad name, AssertionError for CUDA in a CPU-only build
         raise ValueError(f"map_location must be a device available here, got {map_location!r} ({err})") from None
+    if device.type == "meta":  # meta tensors have no values to load into a model
+        raise ValueError(f"map_location must be a device that holds values, got {map_location!r}")
     return device
 
 
@@ -594,7 +603,8 @@ def load_checkpoint(
         ``state_dict`` has the keys of ``AdamW``'s and would turn an ``AdamW``
         into an ``Adam``). It also checks the CRC-32 of every member of the
         zip archive, which ``torch.load`` does not, so a corrupted byte is an
-        error instead of a silently different weight; the file is read twice.
+        error instead of a silently different weight; for that the whole
+        file is read into memory once.
 
     Raises:
         CheckpointError: a ``ValueError`` for every problem with the file: it
