@@ -406,6 +406,16 @@ def test_what_is_saved_is_what_is_loaded(epoch, loss, config, hidden, with_optim
         assert_equal_nested(fresh_opt.state_dict(), opt.state_dict())
 
 
+def test_numpy_epoch_and_loss_are_saved_as_plain_python_numbers():
+    import numpy as np
+
+    model, _ = make_pair(0)
+    save_checkpoint(FOLDER / "np.pt", model, epoch=np.int64(4), best_val_loss=np.float32(0.5))
+    raw = torch.load(FOLDER / "np.pt", weights_only=True)
+    assert type(raw["epoch"]) is int and raw["epoch"] == 4
+    assert type(raw["best_val_loss"]) is float and raw["best_val_loss"] == 0.5
+
+
 class WithPlainExtraState(nn.Module):
     def __init__(self):
         super().__init__()

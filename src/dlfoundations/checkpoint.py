@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import numbers
 import os
 import pickle
 import tempfile
@@ -275,11 +276,12 @@ def save_checkpoint(
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}")
-    if isinstance(epoch, bool) or not isinstance(epoch, int):
+    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
         raise TypeError(f"epoch must be an int, got {type(epoch).__name__}: {epoch!r}")
+    epoch = int(epoch)  # a NumPy integer would be pickled as its class, which weights_only refuses
     if epoch < 0:
         raise ValueError(f"epoch must be >= 0, got {epoch}")
-    if isinstance(best_val_loss, bool) or not isinstance(best_val_loss, (int, float)):
+    if isinstance(best_val_loss, bool) or not isinstance(best_val_loss, numbers.Real):
         raise TypeError(f"best_val_loss must be a float, got {type(best_val_loss).__name__}: {best_val_loss!r}")
     if config is None:
         config = {}
