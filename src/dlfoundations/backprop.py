@@ -64,8 +64,10 @@ def _sigmoid_prime(Z: Tensor) -> Tensor:
 
 
 def _tanh(Z: Tensor) -> Tensor:
-    # tanh(z) = 2 sigma(2z) - 1 never forms exp(z) / exp(z) = inf / inf.
-    return 2.0 * _sigmoid(2.0 * Z) - 1.0
+    # tanh(z) = 2 sigma(2z) - 1 = sign(z) (1 - e^{-2|z|}) / (1 + e^{-2|z|}): never inf / inf, and with
+    # expm1(u) = e^u - 1 exact for tiny z, where 2 sigma(2z) - 1 would round tanh(1e-10) to 0.
+    E = torch.expm1(-2.0 * Z.abs())  # e^{-2|z|} - 1, in [-1, 0]
+    return torch.copysign(-E / (E + 2.0), Z)
 
 
 def _tanh_prime(Z: Tensor) -> Tensor:
@@ -73,12 +75,12 @@ def _tanh_prime(Z: Tensor) -> Tensor:
 
 
 def _relu(Z: Tensor) -> Tensor:
-    return torch.where(Z > 0, Z, torch.zeros_like(Z))  # max(z, 0)
+    return torch.where(Z < 0, torch.zeros_like(Z), Z)  # max(z, 0), but NaN stays NaN, as torch.relu
 
 
 def _relu_prime(Z: Tensor) -> Tensor:
-    # 1 for z > 0, 0 for z < 0; at the kink z = 0 we take 0, as PyTorch does.
-    return (Z > 0).to(Z.dtype)
+    # 1 for z > 0, 0 for z < 0; at the kink z = 0 we take 0, as PyTorch does (and 1 at NaN, as its backward).
+    return 1.0 - (Z <= 0).to(Z.dtype)
 
 
 #: The hidden activations: name -> (f, f').
@@ -198,6 +200,14 @@ def activation_forward(Z: Tensor, activation: str) -> Tensor:
         TypeError: if ``Z`` is not a floating tensor or ``activation`` not a str.
         ValueError: ``Unknown activation 'gelu', expected one of (...)``.
 
+    Note:
+        Runs under :func:`torch.no_grad`, unlike ``torch.tanh``: the output never
+        requires grad, even for an input that does; the gradients of this
+        module come from :func:`backward` (or :class:`BackpropLoss`).
+        NaN and :math:`\pm\infty` give what PyTorch's functions give (``relu(nan)``
+        is NaN), and tanh is computed with ``expm1`` so that it keeps full
+        relative precision for tiny :math:`z`.
+
     Book section: {ref}`chap-backprop`, equation ``eq-backprop-activations``.
     """
     f, _ = ACTIVATIONS[_check_activation(activation)]
@@ -226,7 +236,11 @@ def activation_derivative(Z: Tensor, activation: str) -> Tensor:
         ValueError: if ``activation`` is unknown.
 
     Note:
-        ReLU is not differentiable at 0; like PyTorch we use 0 there.
+        ReLU is not differentiable at 0; like PyTorch we use 0 there. At NaN
+        the ReLU derivative is 1, as in PyTorch's ReLU backward, which passes
+        the gradient wherever :math:`z \le 0` is false. Each derivative
+        equals what autograd gives through ``torch.sigmoid``, ``torch.tanh``
+        or ``torch.relu``; the function itself runs under :func:`torch.no_grad`.
 
     Book section: {ref}`chap-backprop`, equation ``eq-backprop-activations``.
     """
@@ -254,6 +268,11 @@ def log_softmax(Z: Tensor) -> Tensor:
         TypeError: if ``Z`` is not a floating tensor.
         ValueError: if ``Z`` is not 2-D with at least one column.
 
+    Note:
+        Runs under :func:`torch.no_grad`, unlike ``torch.log_softmax``: the output never
+        requires grad, even for an input that does; the gradients of this
+        module come from :func:`backward` (or :class:`BackpropLoss`).
+
     Book section: {ref}`chap-backprop`, equation ``eq-backprop-softmax``.
     """
     Z = _check_logits(Z)
@@ -278,6 +297,11 @@ def softmax(Z: Tensor) -> Tensor:
         TypeError: if ``Z`` is not a floating tensor.
         ValueError: if ``Z`` is not 2-D with at least one column.
 
+    Note:
+        Runs under :func:`torch.no_grad`, unlike ``torch.softmax``: the output never
+        requires grad, even for an input that does; the gradients of this
+        module come from :func:`backward` (or :class:`BackpropLoss`).
+
     Book section: {ref}`chap-backprop`, equation ``eq-backprop-softmax``.
     """
     Z = _check_logits(Z)
@@ -301,12 +325,18 @@ def cross_entropy_loss(Z: Tensor, y: Tensor) -> Tensor:
         - Z: :math:`(N, K)`, y: :math:`(N,)`; Output: a scalar.
 
     Returns:
-        Tensor: equal to ``torch.nn.functional.cross_entropy(Z, y)``.
+        Tensor: equal to ``torch.nn.functional.cross_entropy(Z, y)``; NaN for an
+        empty batch (:math:`N = 0`), as there.
 
     Raises:
         TypeError: if ``Z`` is not floating or ``y`` not an integer tensor.
         ValueError: if the shapes disagree (``expected y of shape (32,), got (32, 1)``)
             or a label is out of range.
+
+    Note:
+        Runs under :func:`torch.no_grad`, unlike ``F.cross_entropy``: the output never
+        requires grad, even for an input that does; the gradients of this
+        module come from :func:`backward` (or :class:`BackpropLoss`).
 
     Book section: {ref}`chap-backprop`, equation ``eq-backprop-loss``.
     """
@@ -471,6 +501,18 @@ def backward(
         ValueError: if ``cache`` is not a forward cache, shapes disagree, a
             label is out of range or ``activation`` is unknown.
 
+    Note:
+        Equal to autograd through the same graph built from ``torch.relu``,
+        ``torch.tanh`` or ``torch.sigmoid`` and ``F.cross_entropy``, including
+        pre-activations exactly at ReLU's kink (derivative 0), a single
+        example, and an empty batch (all gradients 0, as autograd gives for
+        the NaN loss of no examples). One deliberate difference: the line
+        :math:`\Delta_1 = (\Delta_2 W_2) \odot f'(Z_1)` *multiplies* by ReLU's
+        :math:`f' \in \{0, 1\}`, while PyTorch's ReLU backward *selects*; where the
+        incoming gradient is already NaN or :math:`\pm\infty` at an inactive unit
+        (only when the loss itself is NaN), this gives NaN and PyTorch 0.
+        Wherever autograd has NaN, so does this function.
+
     Reference: Rumelhart, Hinton & Williams (1986), *Learning representations
     by back-propagating errors*, eqs. 4-7 (there per example, with the squared
     error); book section {ref}`chap-backprop`, equations ``eq-backprop-dz2`` to ``eq-backprop-db1``.
@@ -602,7 +644,8 @@ def train_gradient_descent(
         X (Tensor): training inputs.
         y (Tensor): training labels in ``[0, K - 1]``.
         params (dict[str, Tensor]): initial parameters (copied, not modified).
-        lr (float): learning rate :math:`\eta > 0`.
+        lr (float): learning rate :math:`\eta \ge 0` (0 leaves the parameters
+            where they are, as in ``torch.optim.SGD``).
         num_epochs (int): number of updates, a positive int.
         activation (str): ``"sigmoid"``, ``"tanh"`` or ``"relu"``. Default: ``"relu"``.
         X_val (Tensor, optional): validation inputs, only evaluated.
@@ -617,8 +660,9 @@ def train_gradient_descent(
 
     Raises:
         TypeError: if an argument has the wrong type.
-        ValueError: ``Invalid learning rate: -0.1`` if ``lr <= 0`` or not finite;
+        ValueError: ``Invalid learning rate: -0.1`` if ``lr < 0`` or not finite;
             ``Invalid num_epochs: 0 ...``; mismatched shapes or labels out of range;
+            an empty ``X`` or ``X_val`` (no loss or accuracy to record);
             only one of ``X_val``, ``y_val`` given.
 
     Book section: {ref}`sec-backprop-training`, equation ``eq-backprop-gd``.
@@ -626,6 +670,8 @@ def train_gradient_descent(
     X = _check_X(X)
     _, _, K = _check_params(params, X)
     y = _check_labels(y, X.shape[0], K)
+    if X.shape[0] == 0:
+        raise ValueError(f"expected at least one training example, got X of shape {tuple(X.shape)}")
     lr = _check_lr(lr)
     num_epochs = _check_positive_int(num_epochs, "num_epochs")
     activation = _check_activation(activation)
@@ -635,6 +681,8 @@ def train_gradient_descent(
         X_val = _check_X(X_val)
         _check_params(params, X_val)
         y_val = _check_labels(y_val, X_val.shape[0], K)
+        if X_val.shape[0] == 0:
+            raise ValueError(f"expected at least one validation example, got X_val of shape {tuple(X_val.shape)}")
 
     params = {k: params[k].detach().clone() for k in PARAM_NAMES}
     history: dict[str, list[float]] = {"train_loss": [], "train_accuracy": []}
