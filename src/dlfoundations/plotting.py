@@ -7,6 +7,7 @@ the book's size, fonts and colours.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -64,11 +65,15 @@ def use_book_style() -> None:
 
 
 def _as_shape(shape: Sequence[int], name: str) -> tuple[int, ...]:
-    if not isinstance(shape, Sequence) or isinstance(shape, str):
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
         raise TypeError(f"{name} must be a sequence of ints, got {type(shape).__name__}")
-    if not 1 <= len(shape) <= 2 or any(not isinstance(s, int) or s < 1 for s in shape):
+    for s in shape:
+        # bool is an int subclass, but True is not a size; NumPy integers are.
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"{name} must be a sequence of ints, got {type(s).__name__} {s!r} in {tuple(shape)}")
+    if not 1 <= len(shape) <= 2 or any(s < 1 for s in shape):
         raise ValueError(f"{name} must have 1 or 2 positive int sizes to be drawn, got {tuple(shape)}")
-    return tuple(shape)
+    return tuple(int(s) for s in shape)
 
 
 def _draw_grid(ax: Axes, shape2d: tuple[int, int], x0: float, color: str, stretched: tuple[int, int] | None) -> None:
@@ -105,11 +110,14 @@ def draw_broadcast(ax: Axes, shape_a: Sequence[int], shape_b: Sequence[int]) -> 
         :func:`dlfoundations.shapes.broadcast_shape`.
 
     Raises:
-        TypeError, ValueError: if a shape is not 1 or 2 positive ints, or the
-            two shapes do not broadcast (the message names both shapes).
+        TypeError: if ``ax`` is not a matplotlib ``Axes`` or a shape is not a sequence of ints.
+        ValueError: if a shape is not 1 or 2 positive sizes, or the two shapes
+            do not broadcast (the message names both shapes).
     """
     from dlfoundations.shapes import broadcast_shape
 
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     a = _as_shape(shape_a, "shape_a")
     b = _as_shape(shape_b, "shape_b")
     out = broadcast_shape(a, b)

@@ -7,6 +7,7 @@ anything that draws random numbers, so a clean rebuild prints the same numbers.
 
 from __future__ import annotations
 
+import numbers
 import random
 
 import numpy as np
@@ -19,9 +20,11 @@ DEFAULT_SEED = 0
 
 
 def _check_seed(seed: object) -> int:
-    # bool is a subclass of int, but `seed=True` is almost certainly a mistake.
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    # bool is a subclass of int, but `seed=True` is almost certainly a mistake. NumPy's
+    # integers (np.int64 from an array of seeds) are whole numbers like int, so they are accepted.
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
+    seed = int(seed)
     if not 0 <= seed < 2**63:
         raise ValueError(f"seed must be in [0, 2**63), got {seed}")
     return seed
@@ -34,14 +37,21 @@ def make_generator(seed: int = DEFAULT_SEED) -> torch.Generator:
     else ran before it, unlike the global generator.
 
     Args:
-        seed (int): a non-negative integer below ``2**63``. Default: 0.
+        seed (int): a non-negative integer below ``2**63`` (a NumPy integer is accepted). Default: 0.
 
     Returns:
-        torch.Generator: a CPU generator; ``torch.randn(3, generator=g)`` draws from it.
+        torch.Generator: a CPU generator, in the state of
+        ``torch.Generator().manual_seed(seed)``; ``torch.randn(3, generator=g)`` draws from it.
 
     Raises:
         TypeError: if ``seed`` is not an ``int`` (a ``bool`` or ``float`` is refused).
         ValueError: if ``seed`` is negative or not below ``2**63``.
+
+    Note:
+        ``torch.Generator.manual_seed`` also takes negative seeds and seeds up to
+        ``2**64 - 1`` (wrapping them modulo :math:`2^{64}`) and floats such as
+        ``3.0``; here only ``[0, 2**63)`` is accepted, a range every library the
+        book seeds can take, so two different seeds never give one generator.
     """
     return torch.Generator().manual_seed(_check_seed(seed))
 
