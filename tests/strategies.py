@@ -47,9 +47,12 @@ def scalars(dtype: torch.dtype = torch.float64, *, allow_nan: bool = True, allow
     width = 32 if dtype == torch.float32 else 64
     lo = -math.inf if min_value is None else min_value
     hi = math.inf if max_value is None else max_value
-    edges = [v for v in edge_values(dtype, allow_nan, allow_infinity) if math.isnan(v) or lo <= v <= hi]
-    ordinary = st.floats(min_value=min_value, max_value=max_value, allow_nan=allow_nan and min_value is None
-                         and max_value is None, allow_infinity=allow_infinity, width=width, allow_subnormal=True)
+    bounded = min_value is not None or max_value is not None
+    # NaN only without bounds (it lies in no range); infinities only where the range reaches them.
+    edges = [v for v in edge_values(dtype, allow_nan and not bounded, allow_infinity)
+             if math.isnan(v) or lo <= v <= hi]
+    ordinary = st.floats(min_value=min_value, max_value=max_value, allow_nan=None if allow_nan else False,
+                         allow_infinity=None if allow_infinity else False, width=width, allow_subnormal=True)
     return st.one_of(st.sampled_from(edges), ordinary, ordinary)
 
 
