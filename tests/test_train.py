@@ -101,9 +101,9 @@ def test_history_as_dict_is_plain():
 
 def test_empty_loader_is_refused():
     model = _model()
-    with pytest.raises(ValueError, match="training loader yielded no batch"):
+    with pytest.raises(ValueError, match="training loader yielded no non-empty batch"):
         fit(model, [], torch.optim.SGD(model.parameters(), lr=0.1), nn.MSELoss(), num_epochs=1)
-    with pytest.raises(ValueError, match="evaluation loader yielded no batch"):
+    with pytest.raises(ValueError, match="evaluation loader yielded no non-empty batch"):
         evaluate(model, [], nn.MSELoss())
 
 

@@ -87,7 +87,8 @@ class EarlyStopping:
         epochs_without_improvement (int): :math:`e - e^\star` after the last step.
 
     Raises:
-        TypeError: if ``patience`` is not an int or ``None``, or ``min_delta`` not a number.
+        TypeError: if ``patience`` is not an int or ``None``, ``min_delta`` not a
+            number or ``keep_best_state`` not a bool.
         ValueError: if ``patience < 1`` or ``min_delta`` is negative or not finite.
 
     Reference: Prechelt, "Early stopping — but when?" (1998), section 2.1
@@ -97,13 +98,9 @@ class EarlyStopping:
     def __init__(self, patience: int | None, min_delta: float = 0.0, keep_best_state: bool = True) -> None:
         if patience is not None:
             _check_int(patience, "patience", 1)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)):
-            raise TypeError(f"min_delta must be a float, got {type(min_delta).__name__}: {min_delta!r}")
-        if not (math.isfinite(min_delta) and min_delta >= 0.0):
-            raise ValueError(f"Invalid min_delta: {min_delta} (expected a finite float >= 0)")
         self.patience = patience
-        self.min_delta = float(min_delta)
-        self.keep_best_state = bool(keep_best_state)
+        self.min_delta = _check_min_delta(min_delta)
+        self.keep_best_state = _check_bool(keep_best_state, "keep_best_state")
         self.best_loss = math.inf
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
@@ -114,14 +111,21 @@ class EarlyStopping:
 
         Args:
             val_loss (float): the epoch's mean validation loss. ``nan`` never improves.
-            model (nn.Module): whose weights to keep if this epoch is the best so far.
+            model (nn.Module): whose weights to keep if this epoch is the best so far
+                (not read, and may be ``None``, with ``keep_best_state=False``).
             epoch (int): the epoch's 0-based index, stored as ``best_epoch``.
 
         Returns:
             bool: ``True`` once ``patience`` epochs in a row have not improved.
+
+        Raises:
+            TypeError: if ``val_loss`` is not a number (or a one-element
+                floating tensor), ``epoch`` not an int, or ``model`` not an
+                ``nn.Module`` while ``keep_best_state`` is set.
         """
+        val_loss = _check_step_args(val_loss, model, epoch, needs_model=self.keep_best_state)
         if val_loss < self.best_loss - self.min_delta:
-            self.best_loss = float(val_loss)
+            self.best_loss = val_loss
             self.best_epoch = epoch
             if self.keep_best_state:
                 # clone(): a state_dict holds references to the live parameters.
@@ -132,13 +136,71 @@ class EarlyStopping:
         return self.patience is not None and self.epochs_without_improvement >= self.patience
 
 
+def _check_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}")
+    return value
+
+
+def _check_min_delta(min_delta: object) -> float:
+    if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)):
+        raise TypeError(f"min_delta must be a float, got {type(min_delta).__name__}: {min_delta!r}")
+    if not (math.isfinite(min_delta) and min_delta >= 0.0):
+        raise ValueError(f"Invalid min_delta: {min_delta} (expected a finite float >= 0)")
+    return float(min_delta)
+
+
+def _check_step_args(val_loss: object, model: object, epoch: object, needs_model: bool) -> float:
+    if isinstance(val_loss, torch.Tensor) and val_loss.numel() == 1 and val_loss.is_floating_point():
+        val_loss = val_loss.item()
+    if isinstance(val_loss, bool) or not isinstance(val_loss, (int, float)):
+        raise TypeError(f"val_loss must be a float, got {type(val_loss).__name__}: {val_loss!r}")
+    if needs_model and not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _check_int(epoch, "epoch", 0)
+    return float(val_loss)
+
+
+def _check_loop(model: object, loss_fn: object, optimizer: object = None, max_steps: object = None) -> None:
+    """Check the arguments of train_one_epoch and evaluate (optimizer only for training)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable as loss_fn(y_hat, y), got {type(loss_fn).__name__}")
+    if max_steps is not None:
+        _check_int(max_steps, "max_steps", 1)
+
+
 def _check_batch(batch: object) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         raise TypeError(f"expected each batch to be a pair (X, y), got {type(batch).__name__}")
     X, y = batch
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError(f"expected tensors X and y in each batch, got {type(X).__name__} and {type(y).__name__}")
+    if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
+        raise ValueError(
+            "expected X and y with the same number of samples along dim 0, "
+            f"got X of shape {tuple(X.shape)} and y of shape {tuple(y.shape)}"
+        )
     return X, y
+
+
+def _check_loss(loss: object) -> torch.Tensor:
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"expected loss_fn to return a tensor, got {type(loss).__name__}")
+    if loss.numel() != 1:
+        raise ValueError(f"expected loss_fn to return the batch's mean loss, a scalar, got shape {tuple(loss.shape)}")
+    return loss
+
+
+def _no_batch(which: str, loader: Iterable) -> ValueError:
+    hint = ""
+    if iter(loader) is loader:  # a generator or iterator: a second epoch finds it exhausted
+        hint = " (it is a one-shot iterator, exhausted after one pass: give a list or a DataLoader)"
+    return ValueError(f"the {which} loader yielded no non-empty batch: expected at least one (X, y) pair "
+                      f"with at least one sample{hint}")
 
 
 def train_one_epoch(
@@ -167,20 +229,31 @@ def train_one_epoch(
         of optimizer steps taken.
 
     Raises:
-        ValueError: if ``loader`` yields no batch.
-        TypeError: if a batch is not a pair of tensors.
+        ValueError: if ``loader`` yields no non-empty batch, ``X`` and ``y``
+            of a batch hold different numbers of samples, ``loss_fn`` does not
+            return a scalar, or ``max_steps < 1``.
+        TypeError: if a batch is not a pair of tensors, or an argument has the wrong type.
+
+    Note:
+        A batch with no samples is skipped: no step, and nothing added to the
+        mean. A bare loop would step on the NaN mean of no samples, whose
+        gradients are zero but which still moves momentum, Adam's step count
+        and weight decay.
 
     Book section: ``sec-train-five-steps``, equation ``eq-train-update``.
     """
+    _check_loop(model, loss_fn, optimizer, max_steps)
     model.train()
     total_loss, num_samples, steps = 0.0, 0, 0
     for batch in loader:
         if max_steps is not None and steps >= max_steps:
             break
         X, y = _check_batch(batch)
+        if len(X) == 0:
+            continue  # no samples: no loss to descend, nothing to average
         optimizer.zero_grad(set_to_none=True)  # 1. forget the previous gradients
         y_hat = model(X)  # 2. forward
-        loss = loss_fn(y_hat, y)  # 3. loss (mean over the batch)
+        loss = _check_loss(loss_fn(y_hat, y))  # 3. loss (mean over the batch)
         loss.backward()  # 4. backward: accumulate into p.grad
         optimizer.step()  # 5. update
         # Weight by batch size so a short last batch counts for what it holds.
@@ -188,7 +261,7 @@ def train_one_epoch(
         num_samples += len(X)
         steps += 1
     if steps == 0:
-        raise ValueError("the training loader yielded no batch: expected at least one (X, y) pair")
+        raise _no_batch("training", loader)
     return total_loss / num_samples, steps
 
 
@@ -210,19 +283,28 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
         float: the loss averaged over samples, not over batches.
 
     Raises:
-        ValueError: if ``loader`` yields no batch.
-        TypeError: if a batch is not a pair of tensors.
+        ValueError: if ``loader`` yields no non-empty batch, ``X`` and ``y`` of
+            a batch hold different numbers of samples, or ``loss_fn`` does not
+            return a scalar.
+        TypeError: if a batch is not a pair of tensors, or an argument has the wrong type.
+
+    Note:
+        A batch with no samples is skipped: its mean loss is NaN, and it holds
+        nothing to average.
 
     Book section: ``sec-train-validation``, equation ``eq-train-dataset-mean``.
     """
+    _check_loop(model, loss_fn)
     model.eval()
     total_loss, num_samples = 0.0, 0
     for batch in loader:
         X, y = _check_batch(batch)
-        total_loss += loss_fn(model(X), y).item() * len(X)  # batch mean * B_m = batch sum
+        if len(X) == 0:
+            continue  # no samples: its mean is NaN and it weighs nothing
+        total_loss += _check_loss(loss_fn(model(X), y)).item() * len(X)  # batch mean * B_m = batch sum
         num_samples += len(X)
     if num_samples == 0:
-        raise ValueError("the evaluation loader yielded no batch: expected at least one (X, y) pair")
+        raise _no_batch("evaluation", loader)
     return total_loss / num_samples
 
 
@@ -277,9 +359,12 @@ def fit(
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``, ``optimizer`` not a
             ``torch.optim.Optimizer``, ``loss_fn`` or ``on_improvement`` not callable, ``num_epochs``
-            or ``max_steps`` not an int, or a batch not a pair of tensors.
-        ValueError: if ``num_epochs < 1``, ``max_steps < 1``, ``patience`` or
-            ``on_improvement`` is given without ``val_loader``, or a loader yields no batch.
+            or ``max_steps`` not an int, ``restore_best`` not a bool, ``min_delta`` not a number,
+            or a batch not a pair of tensors.
+        ValueError: if ``num_epochs < 1``, ``max_steps < 1``, ``min_delta`` negative or not finite,
+            ``patience`` or ``on_improvement`` is given without ``val_loader``, a loader
+            yields no non-empty batch (a one-shot iterator is exhausted after the
+            first epoch), or as :func:`train_one_epoch` raises.
 
     Reference: the loop of Goodfellow et al. (2016), algorithm 8.1 (SGD) with
     early stopping, algorithm 7.1; Prechelt (1998). Book chapter
@@ -294,6 +379,8 @@ def fit(
     _check_int(num_epochs, "num_epochs", 1)
     if max_steps is not None:
         _check_int(max_steps, "max_steps", 1)
+    _check_min_delta(min_delta)  # checked even without validation, where it is unused
+    _check_bool(restore_best, "restore_best")
     if patience is not None and val_loader is None:
         raise ValueError("early stopping (patience) needs a val_loader, got val_loader=None")
     if on_improvement is not None and not callable(on_improvement):
