@@ -205,3 +205,59 @@ def test_clip_with_no_gradient_returns_zero_like_pytorch():
 def test_bad_input_names_expected_and_received(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ---------------------------------------------------------------- deep_mlp and gradient_flow
+
+
+def _reference_flow(model, X, y):
+    # the same measurements by hooks on a plain forward/backward pass: retain_grad on every Z_l
+    Zs, As = [], []
+    A = X
+    modules = list(model)
+    for k, m in enumerate(modules):
+        A = m(A)
+        if k % 2 == 0 and k < len(modules) - 1:
+            A.retain_grad()
+            Zs.append(A)
+        elif k % 2 == 1:
+            As.append(A)
+    loss = nn.functional.cross_entropy(A, y)
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    weights = [m.weight for m in modules[0:-1:2]]
+    return (torch.stack([a.detach().std() for a in As]), torch.stack([z.grad.std() for z in Zs]),
+            torch.stack([w.grad.std() for w in weights]), loss.item())
+
+
+@given(dtype=st.sampled_from(DTYPES), N=st.integers(1, 6), D=st.integers(1, 4), H=st.integers(1, 5),
+       L=st.integers(1, 3), nonlinearity=st.sampled_from(["tanh", "relu", "sigmoid"]),
+       init=st.sampled_from([ours.xavier_uniform_, ours.kaiming_normal_]), seed=st.integers(0, 2**16),
+       poison=st.sampled_from([None, math.nan, math.inf]))
+def test_gradient_flow_equals_hooks_on_autograd(dtype, N, D, H, L, nonlinearity, init, seed, poison):
+    g = torch.Generator().manual_seed(seed)
+    model = ours.deep_mlp(D, H, 3, L, nonlinearity, init, g, dtype)
+    assert len(model) == 2 * L + 1 and all(p.dtype == dtype for p in model.parameters())
+    X = torch.randn(N, D, generator=g, dtype=dtype)
+    if poison is not None:
+        X[0, 0] = poison  # a diverged input: NaN spreads to the statistics, as in autograd
+    y = torch.randint(0, 3, (N,), generator=g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # std of one element: N = 1 and H = 1 give NaN in both
+        got = ours.gradient_flow(model, X, y)
+        expected = _reference_flow(model, X, y)
+    for a, b in zip(got[:3], expected[:3]):
+        assert_same(a, b)
+    assert got.loss == pytest.approx(expected[3], nan_ok=True)
+
+
+def test_gradient_flow_refuses_mixed_dtypes_naming_both():
+    model = ours.deep_mlp(2, 3, 2, 1, dtype=torch.float32)
+    with pytest.raises(TypeError, match="expected X of the model's dtype torch.float32, got torch.float64"):
+        ours.gradient_flow(model, torch.zeros(4, 2, dtype=torch.float64), torch.zeros(4, dtype=torch.int64))
+
+
+@given(std=st.floats(0, 1e150))
+def test_uniform_bound_gives_the_variance(std):
+    a = ours.uniform_bound(std)
+    assert a == pytest.approx(math.sqrt(3) * std) and a**2 / 3 == pytest.approx(std**2, rel=1e-12)

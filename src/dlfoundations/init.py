@@ -569,7 +569,7 @@ def gradient_flow(
     Raises:
         TypeError: if ``model`` is not an ``nn.Sequential`` of alternating
             ``nn.Linear`` and activation modules ending with ``nn.Linear``, or
-            ``X`` is not a floating tensor.
+            ``X`` is not a floating tensor of the model's dtype (both dtypes named).
         ValueError: if ``X`` is not of shape ``(N, D)``, ``loss_fn`` cannot take
             ``y`` (wrong shape or class index out of range), or the loss is not a scalar.
 
@@ -588,6 +588,8 @@ def gradient_flow(
     D = linears[0].in_features
     if X.ndim != 2 or X.shape[1] != D:
         raise ValueError(f"expected X of shape (N, {D}), got {tuple(X.shape)}")
+    if X.dtype != linears[0].weight.dtype:  # nn.Linear does not promote: F.linear would raise a RuntimeError
+        raise TypeError(f"expected X of the model's dtype {linears[0].weight.dtype}, got {X.dtype}")
 
     Zs: list[Tensor] = []
     As: list[Tensor] = []

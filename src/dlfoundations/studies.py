@@ -21,6 +21,7 @@ Book chapter: {ref}`chap-generalization`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -96,7 +97,7 @@ def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tens
     results = []
     for seed in seeds:
         r = fn(seed)
-        if isinstance(r, bool) or not isinstance(r, (int, float, Tensor)):
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, (numbers.Real, Tensor)):  # np.float32 is a number too
             raise TypeError(f"fn(seed) must return a number or a Tensor, got {type(r).__name__} for seed {seed}")
         r = torch.as_tensor(r, dtype=torch.float64).detach()
         if results and r.shape != results[0].shape:
@@ -159,11 +160,7 @@ def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
 
     Book section: {ref}`sec-gen-seeds`, equation ``eq-gen-std``.
     """
-    t = _as_values(values, min_len=2)
-    return _mean_std(t)
-
-
-def _mean_std(t: Tensor) -> tuple[Tensor, Tensor]:
+    t = _as_values(values, min_len=2)  # (R, *), float64
     R = t.shape[0]
     mean = t.mean(dim=0)
     # Equal runs have no spread: their mean is their value, not value * R / R rounded.
@@ -193,7 +190,7 @@ def standard_error(values: Sequence[float] | Tensor) -> Tensor:
     section {ref}`sec-gen-seeds`, equation ``eq-gen-sem``.
     """
     t = _as_values(values, min_len=2)
-    return _mean_std(t)[1] / math.sqrt(t.shape[0])
+    return mean_std(t)[1] / math.sqrt(t.shape[0])
 
 
 def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
@@ -316,7 +313,7 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
     if not torch.isfinite(d).all():
         raise ValueError(f"expected finite results, got differences {d.tolist()}")
     R = d.shape[0]
-    mean, std = (v.item() for v in _mean_std(d))
+    mean, std = (v.item() for v in mean_std(d))
     half = float(student_t.ppf(0.5 + confidence / 2, df=R - 1)) * std / math.sqrt(R)
     return PairedDifference(mean, std, mean - half, mean + half, float(confidence), R)
 
