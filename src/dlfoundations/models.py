@@ -224,6 +224,10 @@ class MLP(nn.Module):
         ValueError: if a size is not positive, ``activation`` is unknown (the
             message lists the allowed names) or ``dropout`` is outside [0, 1).
 
+    Note:
+        ``nn.Dropout`` also accepts ``p=1``, which zeroes every activation in
+        training; a network that can only output its last bias is refused here.
+
     Reference: Rumelhart, Hinton and Williams (1986); Goodfellow et al. (2016),
     chapter 6. Book section: {ref}`sec-models-two-ways`.
     """
@@ -249,18 +253,26 @@ class MLP(nn.Module):
         """Return the outputs (logits or regression values) for a batch ``X`` of shape ``(N, D)``.
 
         Raises:
-            TypeError: if ``X`` is not a tensor.
+            TypeError: if ``X`` is not a tensor, or its dtype is not the
+                parameters' (``nn.Linear`` would raise a ``RuntimeError``), e.g.
+                ``expected X of dtype torch.float32 (the model's), got torch.float64``.
             ValueError: if ``X`` is not 2-D or has the wrong number of features,
                 e.g. ``expected X of shape (N, 4), got (4,)``.
         """
-        if not isinstance(X, Tensor):
-            raise TypeError(f"expected X to be a torch.Tensor, got {type(X).__name__}")
-        if X.ndim != 2 or X.shape[1] != self.in_features:
-            raise ValueError(f"expected X of shape (N, {self.in_features}), got {tuple(X.shape)}")
+        _check_input(X, self.in_features, self.net[0].weight.dtype)
         return self.net(X)  # (N, D) -> (N, O)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, hidden_sizes={self.hidden_sizes}, out_features={self.out_features}"
+
+
+def _check_input(X: object, D: int, dtype: torch.dtype) -> None:
+    if not isinstance(X, Tensor):
+        raise TypeError(f"expected X to be a torch.Tensor, got {type(X).__name__}")
+    if X.ndim != 2 or X.shape[1] != D:
+        raise ValueError(f"expected X of shape (N, {D}), got {tuple(X.shape)}")
+    if X.dtype != dtype:
+        raise TypeError(f"expected X of dtype {dtype} (the model's), got {X.dtype}; convert one with .to()")
 
 
 def one_hot(y: Tensor, num_classes: int) -> Tensor:
@@ -284,6 +296,13 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
         ValueError: if ``y`` is not 1-D, ``num_classes`` is not positive, or a
             label is outside ``[0, num_classes)`` (the message names the first
             bad label and its position).
+
+    Note:
+        Stricter than ``F.one_hot``, which takes labels of any shape and
+        ``num_classes=-1`` (inferred from the largest label): here ``y`` is a
+        batch of labels, ``(N,)``, and :math:`K` is given, so that a batch
+        that happens to lack the last class still gets :math:`K` columns.
+        Bad labels raise ``ValueError`` instead of ``F.one_hot``'s ``RuntimeError``.
 
     Book section: {ref}`sec-models-heads`, equation ``eq-models-one-hot``.
     """
@@ -310,7 +329,9 @@ def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn
     Redrawing them from a local, seeded generator makes each run's model depend
     on its seed alone. The range is the one ``nn.Linear.reset_parameters``
     uses: both weight and bias uniform on :math:`[-1/\sqrt{D}, 1/\sqrt{D}]`
-    with :math:`D` = ``in_features``.
+    with :math:`D` = ``in_features`` (and a zero bias when :math:`D = 0`, as
+    there). With ``generator`` seeded like the global generator, the draws are
+    ``torch.equal`` to ``layer.reset_parameters()``'s.
 
     Args:
         model (nn.Module): changed in place; layers other than ``nn.Linear`` are left alone.
@@ -333,8 +354,11 @@ def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn
     with torch.no_grad():
         for layer in model.modules():
             if isinstance(layer, nn.Linear):
-                bound = 1 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=generator)
+                # nn.Linear.reset_parameters with a generator: kaiming_uniform_ with a = sqrt(5) is the
+                # bound 1/sqrt(D), computed as torch computes it (so float64 draws agree to the last bit).
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
                 if layer.bias is not None:
-                    layer.bias.uniform_(-bound, bound, generator=generator)
+                    # No inputs (D = 0): an empty weight and a zero bias, as in nn.Linear.
+                    bound = 1 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
+                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
     return model
