@@ -240,10 +240,15 @@ def conv2d_im2col(
         zero weight times an infinite input, or an infinite or NaN weight over
         a padded zero, makes that output NaN (:math:`0 \cdot \infty = \text{NaN}`),
         in :func:`conv2d_loops` too. ``F.conv2d`` does the same in float64 and
-        on an input padded beforehand (``F.pad``); but its float32 oneDNN
-        kernel skips padded positions, so there a NaN or infinite weight that
-        only meets padding leaves the output finite. With finite weights the
-        two agree.
+        on an input padded beforehand (``F.pad``), but its float32 oneDNN
+        kernel (which PyTorch picks for some shapes) differs in two places:
+        it skips padded positions, so a NaN or infinite weight that only
+        meets padding leaves the output finite; and its backward pass gives
+        NaN, not 0, to the gradient of input pixels that no window covers
+        (stride larger than the kernel) when a weight is NaN or infinite.
+        Here, as in PyTorch's float64 kernel, such a pixel's gradient is 0:
+        the output does not depend on it. With finite inputs and weights all
+        of them agree.
 
     Reference: Chellapilla, Puri and Simard, "High performance convolutional
     neural networks for document processing" (2006), the unfolding of
@@ -331,7 +336,8 @@ def max_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
     Reference: Goodfellow et al. (2016), section 9.3. Book section {ref}`sec-cnn-pooling`.
     """
     windows, I_out, J_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=-math.inf)  # (N*C, F*F, L)
-    inside = _pool_windows(X.new_ones(1, 1, *X.shape[2:]), kernel_size, stride, padding, fill=0.0)[0] > 0  # (1, F*F, L)
+    ones = X.new_ones(1, 1, *X.shape[2:])  # 1 on the image, 0 on the padding
+    inside = _pool_windows(ones, kernel_size, stride, padding, fill=0.0)[0] > 0  # (1, F*F, L)
     index = _max_index(windows, inside)  # (N*C, L): the entry of each window that is its maximum
     Y = windows.gather(1, index.unsqueeze(1)).squeeze(1)  # (N*C, L): gradient flows to that entry only
     N, C = X.shape[:2]
