@@ -406,6 +406,38 @@ def test_what_is_saved_is_what_is_loaded(epoch, loss, config, hidden, with_optim
         assert_equal_nested(fresh_opt.state_dict(), opt.state_dict())
 
 
+@settings(max_examples=12)
+@given(saved_dtype=st.sampled_from([torch.float32, torch.float64]),
+       model_dtype=st.sampled_from([torch.float32, torch.float64]), with_optimizer=st.booleans())
+def test_float32_and_float64_load_as_module_load_state_dict_does(saved_dtype, model_dtype, with_optimizer):
+    # The model keeps its dtype and takes the values cast to it, exactly as nn.Module.load_state_dict
+    # (and Optimizer.load_state_dict for the moments) would.
+    model, opt = make_pair(3)
+    model.to(saved_dtype)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01) if with_optimizer else None
+    path = FOLDER / "dtype.pt"
+    save_checkpoint(path, model, opt, epoch=0, best_val_loss=1.0)
+    fresh = make_pair(4)[0].to(model_dtype)
+    reference = make_pair(4)[0].to(model_dtype)
+    fresh_opt = torch.optim.Adam(fresh.parameters(), lr=0.01) if with_optimizer else None
+    load_checkpoint(path, fresh, fresh_opt)
+    reference.load_state_dict(model.state_dict())
+    for (k, a), b in zip(fresh.state_dict().items(), reference.state_dict().values()):
+        assert a.dtype == model_dtype and torch.equal(a, b), k
+
+
+def test_nan_and_inf_weights_round_trip_unchanged():
+    # A diverged model is saved and loaded as it is: NaN and inf are values, not damage.
+    model, opt = make_pair(3)
+    with torch.no_grad():
+        model.net[0].weight[0, :3] = torch.tensor([math.nan, math.inf, -math.inf])
+    save_checkpoint(FOLDER / "nan.pt", model, opt, epoch=0, best_val_loss=math.nan)
+    fresh, fresh_opt = make_pair(4)
+    loaded = load_checkpoint(FOLDER / "nan.pt", fresh, fresh_opt)
+    torch.testing.assert_close(fresh.net[0].weight, model.net[0].weight, rtol=0, atol=0, equal_nan=True)
+    assert math.isnan(loaded["best_val_loss"])
+
+
 def test_numpy_epoch_and_loss_are_saved_as_plain_python_numbers():
     import numpy as np
 
