@@ -15,7 +15,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -185,6 +185,7 @@ def _flatten_lstm_out(out) -> torch.Tensor:
     return torch.cat([output.reshape(-1), h_n.reshape(-1), c_n.reshape(-1)])
 
 
+@settings(max_examples=30)  # each example runs a whole sequence forward and backward, twice
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data(), N=st.integers(0, 2), T=st.integers(1, 3), D=st.integers(1, 2), H=st.integers(1, 2),
        with_state=st.booleans())
@@ -216,6 +217,7 @@ def test_lstm_layer_equals_nn_values_states_and_grads(dtype, data, N, T, D, H, w
             assert_same(p, q, **TOL[dtype])
 
 
+@settings(max_examples=30)  # each example runs a whole sequence forward and backward, twice
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data(), N=st.integers(0, 2), T=st.integers(1, 3), with_state=st.booleans())
 def test_lstm_layer_equals_default_nn_lstm(dtype, data, N, T, with_state) -> None:
@@ -367,6 +369,7 @@ def test_forecast_restores_the_mode_when_the_model_raises() -> None:
     assert model.training
 
 
+@settings(max_examples=30)  # each example runs a whole sequence forward and backward, twice
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data(), N=st.integers(0, 2), T=st.integers(1, 3), kind=st.sampled_from(["rnn", "lstm"]),
        frozen=st.booleans())

@@ -147,8 +147,8 @@ def rnn_cell(
     :class:`torch.nn.RNNCell`. Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
     """
     _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
-    # (N, D) @ (D, H) + (N, H) @ (H, H) -> (N, H); each bias joins its own product first, as in
-    # PyTorch, so that overflowing sums give the same inf or NaN
+    # _affine(x, W, b) is x @ W.T + b: (N, D) @ (D, H) + (N, H) @ (H, H) -> (N, H). Each bias joins
+    # its own product first, as in PyTorch, so that overflowing sums give the same inf or NaN
     Z = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
     return torch.tanh(Z)
 
