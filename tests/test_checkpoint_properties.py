@@ -438,6 +438,19 @@ def test_nan_and_inf_weights_round_trip_unchanged():
     assert math.isnan(loaded["best_val_loss"])
 
 
+def test_a_config_with_a_reference_cycle_is_saved_as_pickle_would():
+    # torch.load(weights_only=True) rebuilds cycles; check_plain must not recurse forever on them.
+    cyclic = {"name": "loop"}
+    cyclic["self"] = cyclic
+    model, _ = make_pair(0)
+    save_checkpoint(FOLDER / "cycle.pt", model, epoch=0, best_val_loss=1.0, config={"c": cyclic, "again": cyclic})
+    loaded = load_checkpoint(FOLDER / "cycle.pt", make_pair(1)[0])
+    assert loaded["config"]["c"]["self"] is loaded["config"]["c"] and loaded["config"]["again"] is loaded["config"]["c"]
+    with pytest.raises(TypeError, match=r"config\['c'\]\['bad'\] .*builtin_function_or_method"):
+        cyclic["bad"] = print
+        save_checkpoint(FOLDER / "cycle.pt", model, epoch=0, best_val_loss=1.0, config={"c": cyclic})
+
+
 def test_numpy_epoch_and_loss_are_saved_as_plain_python_numbers():
     import numpy as np
 

@@ -96,6 +96,11 @@ def check_plain(value: object, name: str, allow_tensors: bool) -> None:
     Raises:
         TypeError: naming the path of the first offending value (or dict key) and its type.
     """
+    _check_plain(value, name, allow_tensors, set())
+
+
+def _check_plain(value: object, name: str, allow_tensors: bool, checking: set[int]) -> None:
+    # checking: ids of the containers this value is nested in, to stop at a reference cycle.
     kind = type(value)
     if kind in _PLAIN_LEAVES:
         return
@@ -106,20 +111,27 @@ def check_plain(value: object, name: str, allow_tensors: bool) -> None:
             f"{name} is a tensor, which torch.load(weights_only=True) would accept, but "
             f"{name.split('[')[0]} takes plain Python values only (put tensors in extra)"
         )
-    if kind in _PLAIN_SEQUENCES:
-        for i, item in enumerate(value):
-            check_plain(item, f"{name}[{i}]", allow_tensors)
-        return
-    if kind in _PLAIN_MAPPINGS:
-        for key, item in value.items():
-            if not _is_plain(key, allow_tensors):
-                key_kind = type(key)
-                raise TypeError(
-                    f"{name} has key {key!r} of type {key_kind.__module__}.{key_kind.__qualname__}, which "
-                    f"torch.load(weights_only=True) refuses; keys may be of the types {_ALLOWED}"
-                )
-            check_plain(item, f"{name}[{key!r}]", allow_tensors)
-        return
+    if kind in _PLAIN_SEQUENCES or kind in _PLAIN_MAPPINGS:
+        # A container met again inside itself is a reference cycle, which pickle and weights_only handle.
+        if id(value) in checking:
+            return
+        checking.add(id(value))
+        try:
+            if kind in _PLAIN_SEQUENCES:
+                for i, item in enumerate(value):
+                    _check_plain(item, f"{name}[{i}]", allow_tensors, checking)
+                return
+            for key, item in value.items():
+                if not _is_plain(key, allow_tensors):
+                    key_kind = type(key)
+                    raise TypeError(
+                        f"{name} has key {key!r} of type {key_kind.__module__}.{key_kind.__qualname__}, which "
+                        f"torch.load(weights_only=True) refuses; keys may be of the types {_ALLOWED}"
+                    )
+                _check_plain(item, f"{name}[{key!r}]", allow_tensors, checking)
+            return
+        finally:
+            checking.discard(id(value))
     hint = " (convert it with dataclasses.asdict)" if dataclasses.is_dataclass(value) else ""
     raise TypeError(
         f"{name} must hold only values that torch.load(weights_only=True) accepts ({_ALLOWED}"
