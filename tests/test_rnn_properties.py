@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -390,3 +391,8 @@ def test_hidden_grad_norms_equal_retain_grad_reference(dtype, data, N, T, kind, 
     norms = hidden_grad_norms(cell, X)
     assert norms.shape == (T,) and norms.dtype == dtype
     assert_same(norms, expected, **TOL[dtype])
+
+
+def test_init_forget_bias_accepts_numpy_scalars() -> None:
+    cell = init_forget_bias_(LSTMCell(1, 2), np.float32(1.5))
+    assert torch.equal(cell.bias_ih[2:4], torch.full((2,), 1.5))

@@ -126,3 +126,11 @@ def test_adding_problem_follows_its_definition_and_its_seed(dtype, N, T, seed) -
 def test_bad_input_raises_named_errors(call, error, match) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+def test_numpy_scalars_are_accepted_as_numbers() -> None:
+    kwargs = {"periods": (4.0,), "amplitudes": (1.0,), "noise_std": 0.0, "dtype": torch.float64}
+    expected = noisy_periodic_series(9, **kwargs)
+    got = noisy_periodic_series(9, periods=(np.float32(4.0),), amplitudes=(np.int64(1),), noise_std=np.float32(0.0),
+                                dtype=torch.float64)
+    assert torch.equal(got, expected)

@@ -23,6 +23,7 @@ Book chapter: {ref}`chap-rnn`.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import Tensor, nn
@@ -555,7 +556,7 @@ def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
     """
     if not isinstance(lstm, (LSTMCell, LSTM, nn.LSTMCell, nn.LSTM)):
         raise TypeError(f"lstm must be an LSTMCell or LSTM (the book's or torch.nn's), got {type(lstm).__name__}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # NumPy scalars too
         raise TypeError(f"value must be a float, got {type(value).__name__}: {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"value must be a finite float, got {value}")

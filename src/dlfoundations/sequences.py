@@ -16,6 +16,7 @@ Book chapter: {ref}`chap-rnn`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -36,7 +37,7 @@ def _check_floats(values: object, name: str, positive: bool) -> tuple[float, ...
         raise TypeError(f"{name} must be a sequence of floats, got {type(values).__name__}")
     out = []
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):  # NumPy scalars too
             raise TypeError(f"{name} must hold floats, got {type(v).__name__}: {v!r}")
         if not math.isfinite(v) or (positive and v <= 0):
             raise ValueError(f"{name} must hold finite{' positive' if positive else ''} floats, got {list(values)}")
@@ -89,10 +90,11 @@ def noisy_periodic_series(
     a = _check_floats(amplitudes, "amplitudes", positive=False)
     if len(p) != len(a):
         raise ValueError(f"expected one amplitude per period ({len(p)}), got {len(a)} amplitudes")
-    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)):
+    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
         raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
     if not math.isfinite(noise_std) or noise_std < 0:
         raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
+    noise_std = float(noise_std)
     dtype = _check_dtype(dtype)
     generator = _check_generator(generator)
     # the time index and the sines in float64, rounded to dtype once at the end: a float16 or
