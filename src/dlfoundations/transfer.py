@@ -362,7 +362,8 @@ def few_label_subset(y: Tensor, num_per_class: int, generator: torch.Generator |
 
     Shape:
         - Returns :math:`(m K,)` ``int64`` indices into ``y``, sorted,
-          :math:`K` the number of distinct labels.
+          :math:`K` the number of distinct labels present in ``y`` (a class
+          absent from ``y`` is not asked for; labels need not be ``0..K-1``).
 
     Returns:
         Tensor: the chosen indices.
