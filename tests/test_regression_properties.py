@@ -135,6 +135,17 @@ def test_both_fits_equal_torch_optim_sgd(dtype, data, lr):
 
 
 @pytest.mark.parametrize("fit", [fit_gradient_descent, fit_autograd])
+def test_fits_leave_data_that_requires_grad_alone(fit):
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(5, 2, generator=g, requires_grad=True), torch.randn(5, 1, generator=g, requires_grad=True)
+    result = fit(X, y, lr=0.1, num_epochs=3)
+    assert X.grad is None and y.grad is None  # fit_autograd used to accumulate into X.grad
+    assert result.weight.grad_fn is None and result.bias.grad_fn is None  # nor return a graph over the epochs
+    reference = fit(X.detach(), y.detach(), lr=0.1, num_epochs=3)
+    assert torch.equal(result.weight, reference.weight) and torch.equal(result.bias, reference.bias)
+
+
+@pytest.mark.parametrize("fit", [fit_gradient_descent, fit_autograd])
 def test_fits_on_an_empty_batch_keep_the_start_and_record_nan(fit):
     X, y = torch.zeros(0, 2, dtype=torch.float64), torch.zeros(0, 1, dtype=torch.float64)
     result = fit(X, y, lr=0.1, num_epochs=2)

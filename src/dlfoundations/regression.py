@@ -206,7 +206,7 @@ def fit_gradient_descent(
 
     Args:
         X (Tensor): inputs.
-        y (Tensor): targets.
+        y (Tensor): targets. Both are used detached: no gradient reaches them.
         lr (float): learning rate :math:`\eta \ge 0` (0 leaves the parameters
             where they start, as in ``torch.optim``). Gradient descent on the MSE
             converges only if :math:`\eta < 2 / \lambda_{\max}` of the Hessian.
@@ -234,6 +234,7 @@ def fit_gradient_descent(
     _check_data(X, y)
     lr = _check_lr(lr)
     num_epochs = _check_num_epochs(num_epochs)
+    X, y = X.detach(), y.detach()  # constants of the fit: no graph through them, no .grad into the caller's
     weight, bias = _initial_params(X, y, weight, bias)
     losses = []
     for _ in range(num_epochs):
@@ -263,7 +264,7 @@ def fit_autograd(
 
     Args:
         X (Tensor): inputs.
-        y (Tensor): targets.
+        y (Tensor): targets. Both are used detached: no gradient reaches them.
         lr (float): learning rate :math:`\eta \ge 0`.
         num_epochs (int): number of updates, a positive int.
         zero_grad (bool): reset ``.grad`` after every update. ``False``
@@ -296,6 +297,7 @@ def fit_autograd(
     num_epochs = _check_num_epochs(num_epochs)
     if not isinstance(zero_grad, bool):
         raise TypeError(f"zero_grad must be a bool, got {type(zero_grad).__name__}")
+    X, y = X.detach(), y.detach()  # constants of the fit: no graph through them, no .grad into the caller's
     weight, bias = _initial_params(X, y, weight, bias)
     weight.requires_grad_(True)
     bias.requires_grad_(True)
