@@ -132,7 +132,7 @@ def make_windows(series: Tensor, window: int) -> tuple[Tensor, Tensor]:
     T = _check_int(window, "window", 1)
     L = series.shape[0]
     if T >= L:
-        raise ValueError(f"window must be shorter than the series: expected window < {L}, got {T}")
+        raise ValueError(f"window must be shorter than the series (length {L}): expected window < {L}, got {T}")
     X = series.unfold(0, T, 1)[:-1].clone()  # (L - T + 1, T) -> drop the last window: (N, T)
     y = series[T:].clone()  # (N,)
     return X.unsqueeze(-1), y.unsqueeze(-1)  # (N, T, 1), (N, 1)
