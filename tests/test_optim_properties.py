@@ -10,6 +10,7 @@ without a gradient, float32 and float64, runs the book's optimizer and
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -223,6 +224,36 @@ def test_found_disagreements_stay_fixed(ours, reference, kwargs, dtype, p0, grad
     for key in keys:
         if key in opt_theirs.state[theirs[0]]:
             assert_same(opt_mine.state[mine[0]][key], opt_theirs.state[theirs[0]][key], **_tolerances(dtype))
+
+
+@pytest.mark.parametrize(
+    ("ours", "reference", "kwargs", "keys"),
+    [
+        (SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True), ["momentum_buffer"]),
+        (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True), ["square_avg", "grad_avg"]),
+        (Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=0.1), ["exp_avg", "exp_avg_sq"]),
+        (AdamW, torch.optim.AdamW, dict(lr=0.01), ["exp_avg", "exp_avg_sq"]),
+    ],
+)
+@settings(max_examples=15)
+@given(problem=problems(max_steps=4), split=st.integers(1, 3))
+def test_state_dicts_interchange_with_torch_optim(ours, reference, kwargs, keys, problem, split):
+    """Train with one, load its state_dict into the other, go on: the same parameters as torch alone,
+    both ways (Adam's step count is an int here and a tensor in torch.optim; both are read)."""
+    params, steps = problem
+    split = min(split, len(steps))
+    alone, _, _ = _run(reference, params, steps, **kwargs)
+    for first, second in ((reference, ours), (ours, reference)):
+        leaves, opt_first, _ = _run(first, params, steps[:split], **kwargs)
+        extra = {"foreach": False} if second is reference else {}
+        opt_second = second(leaves, **kwargs, **extra)
+        opt_second.load_state_dict(copy.deepcopy(opt_first.state_dict()))
+        for grads in steps[split:]:
+            for p, g in zip(leaves, grads):
+                p.grad = None if g is None else g.clone()
+            opt_second.step()
+        for p, q in zip(leaves, alone):
+            assert_same(p.detach(), q.detach(), **_tolerances(p.dtype))
 
 
 # ---------------------------------------------------------------- bad input

@@ -285,9 +285,11 @@ class RMSprop(torch.optim.Optimizer):
                 if group["weight_decay"] != 0:
                     g = g.add(p, alpha=group["weight_decay"])  # g + lambda theta
                 if not state:
+                    state["step"] = 0
                     state["square_avg"] = torch.zeros_like(p)  # v_0 = 0
                     state["grad_avg"] = torch.zeros_like(p)
                     state["momentum_buffer"] = torch.zeros_like(p)
+                state["step"] = int(state["step"]) + 1  # unused here; kept so state_dicts load into torch.optim
                 v = torch.addcmul(alpha * state["square_avg"], g, g, value=1 - alpha)  # v_t = alpha v_{t-1} + (1 - alpha) g_t^2
                 state["square_avg"] = v
                 if group["centered"]:
@@ -399,8 +401,7 @@ class Adam(torch.optim.Optimizer):
                     state["step"] = 0
                     state["exp_avg"] = torch.zeros_like(p)  # m_0 = 0
                     state["exp_avg_sq"] = torch.zeros_like(p)  # v_0 = 0
-                state["step"] += 1
-                t = state["step"]
+                t = state["step"] = int(state["step"]) + 1  # step count t (torch.optim saves it as a tensor)
                 if wd != 0:
                     if self.decoupled_weight_decay:
                         p *= 1 - lr * wd  # AdamW: theta <- (1 - lr lambda) theta, outside the moments
