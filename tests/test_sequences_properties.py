@@ -134,3 +134,5 @@ def test_numpy_scalars_are_accepted_as_numbers() -> None:
     got = noisy_periodic_series(9, periods=(np.float32(4.0),), amplitudes=(np.int64(1),), noise_std=np.float32(0.0),
                                 dtype=torch.float64)
     assert torch.equal(got, expected)
+    assert torch.equal(noisy_periodic_series(9, periods=np.array([4.0]), amplitudes=np.array([1.0]), noise_std=0.0,
+                                             dtype=torch.float64), expected)

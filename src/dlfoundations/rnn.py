@@ -62,10 +62,13 @@ def _check_shape(value: Tensor, name: str, expected: tuple[int | str, ...]) -> N
         raise ValueError(f"expected {name} of shape ({shown}), got {tuple(value.shape)}")
 
 
-def _check_dtype(value: Tensor, name: str, dtype: torch.dtype, of: str) -> None:
-    """Raise a ``TypeError`` naming both dtypes unless ``value`` has ``dtype`` (PyTorch's RNNs mix none)."""
+def _check_dtype(value: Tensor, name: str, dtype: torch.dtype, of: str, device: torch.device | None = None) -> None:
+    """Raise a ``TypeError`` naming both dtypes unless ``value`` has ``dtype`` (PyTorch's RNNs mix none),
+    and a ``ValueError`` naming both devices unless it is on ``device`` (if given)."""
     if value.dtype != dtype:
         raise TypeError(f"expected {name} of dtype {dtype} (the dtype of {of}), got {value.dtype}")
+    if device is not None and value.device != device:
+        raise ValueError(f"expected {name} on device {device} (the device of {of}), got {value.device}")
 
 
 def _describe(value: object) -> str:
@@ -82,8 +85,8 @@ def _check_cell_args(
     x = _check_tensor(x, "x")
     weight_ih = _check_tensor(weight_ih, "weight_ih")
     weight_hh = _check_tensor(weight_hh, "weight_hh")
-    _check_dtype(weight_ih, "weight_ih", x.dtype, "x")
-    _check_dtype(weight_hh, "weight_hh", x.dtype, "x")
+    _check_dtype(weight_ih, "weight_ih", x.dtype, "x", x.device)
+    _check_dtype(weight_hh, "weight_hh", x.dtype, "x", x.device)
     if weight_hh.ndim != 2 or weight_hh.shape[0] != gates * weight_hh.shape[1]:
         raise ValueError(f"expected weight_hh of shape ({gates}*H, H), got {tuple(weight_hh.shape)}")
     H = weight_hh.shape[1]
@@ -93,11 +96,11 @@ def _check_cell_args(
     _check_shape(x, "x", ("N", D))
     N = x.shape[0]
     _check_shape(_check_tensor(h, "h"), "h", (N, H))
-    _check_dtype(h, "h", x.dtype, "x")
+    _check_dtype(h, "h", x.dtype, "x", x.device)
     for bias, name in ((bias_ih, "bias_ih"), (bias_hh, "bias_hh")):
         if bias is not None:
             _check_shape(_check_tensor(bias, name), name, (gates * H,))
-            _check_dtype(bias, name, x.dtype, "x")
+            _check_dtype(bias, name, x.dtype, "x", x.device)
     return N, H
 
 
@@ -142,7 +145,8 @@ def rnn_cell(
     Raises:
         TypeError: if a tensor argument is not a floating tensor or its dtype
             differs from that of ``x`` (the message names both dtypes).
-        ValueError: if the shapes disagree (the message names expected and received shapes).
+        ValueError: if the shapes disagree (the message names expected and received shapes) or
+            a tensor is on another device than ``x``.
 
     Reference: Elman (1990), "Finding structure in time"; the formula of
     :class:`torch.nn.RNNCell`. Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
@@ -190,7 +194,8 @@ def lstm_cell(
     Raises:
         TypeError: if a tensor argument is not a floating tensor or its dtype
             differs from that of ``x`` (the message names both dtypes).
-        ValueError: if the shapes disagree (the message names expected and received shapes).
+        ValueError: if the shapes disagree (the message names expected and received shapes) or
+            a tensor is on another device than ``x``.
 
     Reference: Hochreiter & Schmidhuber (1997) with the forget gate of
     Gers, Schmidhuber & Cummins (2000); the formulas of
@@ -199,7 +204,7 @@ def lstm_cell(
     """
     N, H = _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
     _check_shape(_check_tensor(c, "c"), "c", (N, H))
-    _check_dtype(c, "c", x.dtype, "x")
+    _check_dtype(c, "c", x.dtype, "x", x.device)
     # (N, D) @ (D, 4H) + (N, H) @ (H, 4H) -> (N, 4H); each bias joins its own product first, as in PyTorch
     gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
     i, f, g, o = gates.chunk(4, dim=1)  # four (N, H) blocks, in PyTorch's order i, f, g, o
@@ -239,12 +244,12 @@ class _CellBase(nn.Module):
     def _initial(self, x: object, hx: object, name: str) -> Tensor:
         x = _check_tensor(x, "x")
         _check_shape(x, "x", ("N", self.input_size))
-        _check_dtype(x, "x", self.weight_ih.dtype, "the cell's parameters")
+        _check_dtype(x, "x", self.weight_ih.dtype, "the cell's parameters", self.weight_ih.device)
         if hx is None:
             return torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)  # (N, H)
         hx = _check_tensor(hx, name)
         _check_shape(hx, name, (x.shape[0], self.hidden_size))
-        _check_dtype(hx, name, x.dtype, "x")
+        _check_dtype(hx, name, x.dtype, "x", x.device)
         return hx
 
     def extra_repr(self) -> str:
@@ -413,7 +418,7 @@ class LSTM(nn.Module):
     def _check_state(self, state: object, name: str, N: int, like: Tensor) -> Tensor:
         state = _check_tensor(state, name)
         _check_shape(state, name, (1, N, self.hidden_size))
-        _check_dtype(state, name, like.dtype, "X")
+        _check_dtype(state, name, like.dtype, "X", like.device)
         return state[0]  # (1, N, H) -> (N, H)
 
     def _initial_states(self, X: object, hx: object) -> tuple[Tensor, Tensor]:
@@ -428,7 +433,7 @@ class LSTM(nn.Module):
             )
         if T == 0:
             raise ValueError(f"expected a sequence of at least one step, X of shape (N, T>=1, {D}), got {tuple(X.shape)}")
-        _check_dtype(X, "X", self.weight_ih_l0.dtype, "the LSTM's parameters")
+        _check_dtype(X, "X", self.weight_ih_l0.dtype, "the LSTM's parameters", self.weight_ih_l0.device)
         if hx is None:
             h = torch.zeros(N, self.hidden_size, dtype=X.dtype, device=X.device)  # (N, H)
             return h, h

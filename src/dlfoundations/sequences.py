@@ -19,6 +19,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 from dlfoundations._validation import check_int as _check_int, check_generator as _check_generator
@@ -33,6 +34,8 @@ def _check_dtype(dtype: object) -> torch.dtype:
 
 
 def _check_floats(values: object, name: str, positive: bool) -> tuple[float, ...]:
+    if isinstance(values, np.ndarray) and values.ndim == 1:  # a 1-D NumPy array holds floats too
+        values = values.tolist()
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(f"{name} must be a sequence of floats, got {type(values).__name__}")
     out = []
@@ -65,8 +68,8 @@ def noisy_periodic_series(
 
     Args:
         num_steps (int): length :math:`L \ge 1` of the series.
-        periods (Sequence[float]): periods :math:`p_q > 0`, in steps. Default: ``(25.0, 9.0)``.
-        amplitudes (Sequence[float]): amplitudes :math:`a_q`, one per period. Default: ``(1.0, 0.5)``.
+        periods (Sequence[float]): periods :math:`p_q > 0`, in steps (a 1-D NumPy array will do). Default: ``(25.0, 9.0)``.
+        amplitudes (Sequence[float]): amplitudes :math:`a_q`, one per period (or a 1-D NumPy array). Default: ``(1.0, 0.5)``.
         noise_std (float): :math:`\sigma \ge 0`. Default: 0.1.
         dtype (torch.dtype): floating dtype of the result. Default: ``torch.float32``.
         generator (torch.Generator | None): source of the noise. Default: ``None``
