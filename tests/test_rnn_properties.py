@@ -237,6 +237,26 @@ def test_lstm_layer_equals_default_nn_lstm(dtype, data, N, T, with_state) -> Non
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("N", "T"), [(1, 3), (3, 1), (2, 2)])
+def test_lstm_layer_is_batch_first_and_its_states_are_not(dtype, N, T) -> None:
+    """Ours on (N, T, D) equals nn.LSTM's default (batch_first=False) on (T, N, D), transposed back;
+    h_0, c_0, h_n and c_n are (1, N, H) in both layouts. N = 1 or T = 1 would hide a mixed-up axis
+    in shapes alone, so the values are compared."""
+    reference = nn.LSTM(2, 3).to(dtype)  # time-major
+    ours = LSTM(2, 3).to(dtype)
+    ours.load_state_dict(reference.state_dict())
+    g = torch.Generator().manual_seed(N * 10 + T)
+    X = torch.randn(N, T, 2, generator=g, dtype=dtype)
+    hx = (torch.randn(1, N, 3, generator=g, dtype=dtype), torch.randn(1, N, 3, generator=g, dtype=dtype))
+    out, (h_n, c_n) = ours(X, hx)
+    out_ref, (h_ref, c_ref) = reference(X.transpose(0, 1), hx)
+    assert out.shape == (N, T, 3) and h_n.shape == c_n.shape == (1, N, 3)
+    assert_same(out, out_ref.transpose(0, 1), **TOL[dtype])
+    assert_same(h_n, h_ref, **TOL[dtype])
+    assert_same(c_n, c_ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_lstm_layer_nan_and_inf_propagate_like_nn(dtype) -> None:
     """A NaN in one sequence's input spreads to its later steps and states only, as in nn.LSTM."""
     reference = nn.LSTM(1, 2, batch_first=True).to(dtype)
