@@ -391,3 +391,12 @@ def test_trajectory_equals_torch_sgd_path(lr, momentum, num_steps):
     assert_same(mine, theirs, rtol=1e-12, atol=1e-14)
     if lr == 0.0:
         assert torch.equal(mine, mine[:1].expand_as(mine))
+
+
+def test_numpy_hyperparameters_are_numbers_as_in_torch():
+    import numpy as np
+
+    p = torch.zeros(2, requires_grad=True)
+    optimizer = Adam([p], lr=np.float32(0.01), betas=(np.float64(0.9), np.float32(0.99)), eps=np.float64(1e-8))
+    assert isinstance(optimizer.param_groups[0]["lr"], float)
+    SGD([p], lr=np.float64(0.1), momentum=np.int64(0))

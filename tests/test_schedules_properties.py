@@ -148,3 +148,10 @@ def test_documented_stricter_checks_than_torch(call, make_torch):
 def test_bad_arguments_raise_naming_expected_and_received(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_numpy_scalars_are_numbers_as_in_torch():
+    import numpy as np
+
+    assert step_lr(np.int64(7), np.float32(0.5), np.int64(3), np.float64(0.5)) == step_lr(7, 0.5, 3, 0.5)
+    assert isinstance(cosine_annealing_lr(np.int32(2), np.float64(0.1), 4), float)

@@ -223,7 +223,11 @@ def test_empty_batches_are_skipped_as_documented():
     assert isinstance(History().as_dict(), dict)
 
 
-def test_a_tensor_val_loss_is_accepted_as_its_value():
+def test_a_tensor_or_numpy_val_loss_is_accepted_as_its_value():
+    import numpy as np
+
     tracker = EarlyStopping(None, keep_best_state=False)
     tracker.step(torch.tensor(0.5), None, 0)
     assert tracker.best_loss == 0.5 and isinstance(tracker.best_loss, float)
+    tracker.step(np.float32(0.25), None, 1)
+    assert tracker.best_loss == 0.25 and tracker.best_epoch == 1 and isinstance(tracker.best_loss, float)

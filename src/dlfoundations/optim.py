@@ -18,6 +18,7 @@ Book section: {ref}`chap-optimizers`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 
 import torch
@@ -39,7 +40,7 @@ __all__ = [
 
 
 def _check_number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # int, float, NumPy scalars
         raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
     return float(value)
 

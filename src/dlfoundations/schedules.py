@@ -19,28 +19,29 @@ Book section: {ref}`sec-optim-schedules`.
 from __future__ import annotations
 
 import math
+import numbers
 
 __all__ = ["step_lr", "cosine_annealing_lr", "linear_lr", "warmup_cosine_lr"]
 
 
 def _check_step(step: object) -> int:
-    if isinstance(step, bool) or not isinstance(step, int):
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):  # int or a NumPy integer
         raise TypeError(f"step must be an int, got {type(step).__name__}: {step!r}")
     if step < 0:
         raise ValueError(f"Invalid step: {step} (expected an int >= 0)")
-    return step
+    return int(step)
 
 
 def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
     if value < 1:
         raise ValueError(f"Invalid {name}: {value} (expected an int >= 1)")
-    return value
+    return int(value)
 
 
 def _check_float(value: object, name: str, low: float = 0.0, low_open: bool = False, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # int, float, NumPy scalars
         raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
     value = float(value)
     too_low = value <= low if low_open else value < low
@@ -51,7 +52,7 @@ def _check_float(value: object, name: str, low: float = 0.0, low_open: bool = Fa
 
 
 def _check_lr(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
         raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
     if not (math.isfinite(lr) and lr >= 0):
         raise ValueError(f"Invalid learning rate: {lr}")

@@ -18,6 +18,7 @@ that keeps the weights of the best validation epoch.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -143,7 +144,7 @@ def _check_bool(value: object, name: str) -> bool:
 
 
 def _check_min_delta(min_delta: object) -> float:
-    if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)):
+    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
         raise TypeError(f"min_delta must be a float, got {type(min_delta).__name__}: {min_delta!r}")
     if not (math.isfinite(min_delta) and min_delta >= 0.0):
         raise ValueError(f"Invalid min_delta: {min_delta} (expected a finite float >= 0)")
@@ -153,7 +154,7 @@ def _check_min_delta(min_delta: object) -> float:
 def _check_step_args(val_loss: object, model: object, epoch: object, needs_model: bool) -> float:
     if isinstance(val_loss, torch.Tensor) and val_loss.numel() == 1 and val_loss.is_floating_point():
         val_loss = val_loss.item()
-    if isinstance(val_loss, bool) or not isinstance(val_loss, (int, float)):
+    if isinstance(val_loss, bool) or not isinstance(val_loss, numbers.Real):  # a NumPy float is fine
         raise TypeError(f"val_loss must be a float, got {type(val_loss).__name__}: {val_loss!r}")
     if needs_model and not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
