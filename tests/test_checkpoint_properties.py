@@ -229,6 +229,7 @@ FIELD_WRONG = {
 }
 
 
+@settings(max_examples=30)
 @given(key=st.sampled_from(sorted(FIELD_WRONG)), data=st.data())
 def test_a_wrong_value_in_any_field_is_refused(key, data):
     value = data.draw(st.sampled_from(FIELD_WRONG[key]))
@@ -240,6 +241,7 @@ def test_a_wrong_value_in_any_field_is_refused(key, data):
     assert_refused(path, model, opt)
 
 
+@settings(max_examples=20)
 @given(key=st.sampled_from(CHECKPOINT_KEYS), extra_key=st.sampled_from(["Model", "weights", "epochs", 0, None]))
 def test_missing_or_unexpected_keys_are_refused(key, extra_key):
     model, opt = make_pair(5)
@@ -264,6 +266,7 @@ def test_another_format_version_is_refused(version):
     assert_refused(FOLDER / "version.pt", model, opt, match=f"format_version {ckpt.FORMAT_VERSION}, got {version!r}")
 
 
+@settings(max_examples=30)
 @given(key=st.sampled_from(list(SOURCE["model"])), data=st.data())
 def test_a_tampered_tensor_in_the_model_state_is_refused(key, data):
     c = copy.deepcopy(SOURCE)
@@ -325,7 +328,7 @@ def test_a_tampered_optimizer_state_is_refused(change):
 HIDDEN = st.lists(st.sampled_from([4, 8]), min_size=1, max_size=2).map(tuple)
 
 
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(saved=HIDDEN, target=HIDDEN)
 def test_a_state_dict_of_another_architecture_is_refused(saved, target):
     model, opt = make_pair(1, hidden=saved)
@@ -389,7 +392,7 @@ PLAIN = st.recursive(
 )
 
 
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(epoch=st.integers(0, 10**6), loss=st.floats(allow_nan=True), config=st.dictionaries(st.text(max_size=5), PLAIN,
        max_size=3), hidden=HIDDEN, with_optimizer=st.booleans())
 def test_what_is_saved_is_what_is_loaded(epoch, loss, config, hidden, with_optimizer):
@@ -573,7 +576,7 @@ def test_checkpoint_error_pickles_with_its_path_and_problem():
     assert str(error) == "cannot load checkpoint 'a/b.pt': the file is empty"
 
 
-@settings(suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=20, suppress_health_check=[HealthCheck.filter_too_much])
 @given(name=st.text(alphabet="abc-_ .é", min_size=1, max_size=8))
 def test_the_message_names_the_file_whatever_its_name(name):
     assume(name.strip(" .") and "/" not in name)
