@@ -76,7 +76,7 @@ def test_int32_labels_are_accepted():
         (torch.tensor([0, 1]), torch.tensor([0, 1, 1]), 2, ValueError, r"same shape \(N,\), got \(2,\) and \(3,\)"),
         (torch.tensor([0, 2]), torch.tensor([0, 1]), 2, ValueError, r"y_true labels in \[0, 2\), got label 2 at position 1"),
         (torch.tensor([0, 1]), torch.tensor([-1, 1]), 2, ValueError, "y_pred labels .* got label -1 at position 0"),
-        (torch.tensor([0, 1]), torch.tensor([0, 1]), 0, ValueError, "num_classes must be in \[1, 2147483647\], got 0"),
+        (torch.tensor([0, 1]), torch.tensor([0, 1]), 0, ValueError, r"num_classes must be in \[1, 2147483647\], got 0"),
         (torch.tensor([0, 1]), torch.tensor([0, 1]), 2.0, TypeError, "num_classes must be an int, got float"),
         (torch.tensor([0, 1]), torch.tensor([0, 1]), True, TypeError, "num_classes must be an int, got bool"),
         (torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.int64), 2, ValueError, "at least one sample"),
