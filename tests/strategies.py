@@ -45,6 +45,15 @@ def scalars(dtype: torch.dtype = torch.float64, *, allow_nan: bool = True, allow
     and NaN and infinities are only drawn if allowed and in range.
     """
     width = 32 if dtype == torch.float32 else 64
+    if width == 32:  # Hypothesis wants bounds that float32 represents exactly: round them inward
+        if min_value is not None and float(np.float32(min_value)) < min_value:
+            min_value = float(np.nextafter(np.float32(min_value), np.float32(np.inf)))
+        elif min_value is not None:
+            min_value = float(np.float32(min_value))
+        if max_value is not None and float(np.float32(max_value)) > max_value:
+            max_value = float(np.nextafter(np.float32(max_value), np.float32(-np.inf)))
+        elif max_value is not None:
+            max_value = float(np.float32(max_value))
     lo = -math.inf if min_value is None else min_value
     hi = math.inf if max_value is None else max_value
     bounded = min_value is not None or max_value is not None
