@@ -16,6 +16,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from test_gradcheck import _WrongSquare  # the wrong backward the check must catch, defined once
 from strategies import assert_same, finite_tensors, tensors
 
 from dlfoundations.gradcheck import check_grad, numerical_grad
@@ -67,20 +68,6 @@ def test_check_grad_is_small_where_torch_gradcheck_passes(name, x, w):
     if x.numel() and w.numel():  # torch.autograd.gradcheck refuses empty inputs; check_grad gives 0 there
         leaves = (x.clone().requires_grad_(True), w.clone().requires_grad_(True))
         assert torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=1e-5, rtol=1e-3)
-
-
-class _WrongSquare(torch.autograd.Function):
-    """x**2 whose backward forgets the factor 2: the error check_grad must catch."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**2
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * x
 
 
 @given(x=finite_tensors(F64, bound=10.0, min_side=1, max_side=4))
