@@ -184,3 +184,10 @@ def test_check_claim_accepts_numpy_bools(holds, ok):
 def test_bad_input_names_expected_and_received(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_numpy_numbers_are_accepted_where_python_numbers_are():
+    assert studies.run_seeds(lambda s: np.float32(s), np.arange(3).tolist()).tolist() == [0.0, 1.0, 2.0]
+    assert studies.run_seeds(lambda s: float(s), [np.int64(4), np.int64(5)]).tolist() == [4.0, 5.0]
+    assert studies.epochs_to_reach(torch.tensor([[1.0], [0.1]]), np.float32(0.5)).tolist() == [2.0]
+    assert studies.paired_difference([1.0, 2.0], [0.0, 0.5], np.float64(0.9)).n == 2

@@ -92,3 +92,13 @@ def test_check_generator():
     assert v.check_generator(g) is g and v.check_generator(None) is None
     with pytest.raises(TypeError, match="generator must be a torch.Generator or None, got int"):
         v.check_generator(0)
+
+
+def test_numpy_scalars_floats_are_numbers_ints_are_not_sizes():
+    import numpy as np
+
+    assert v.check_lr(np.float32(0.5)) == 0.5 and isinstance(v.check_lr(np.float32(0.5)), float)
+    with pytest.raises(TypeError, match="lr must be a float, got bool"):
+        v.check_lr(np.bool_(True))
+    with pytest.raises(TypeError, match="n must be an int, got int64"):  # sizes are Python ints (conv pins it too)
+        v.check_int(np.int64(3), "n", 1)

@@ -2,19 +2,22 @@
 
 Each raises ``TypeError`` for a value of the wrong type and ``ValueError`` for a
 value out of range, with a message that names the argument, what was expected
-and what arrived, in PyTorch's style (``Invalid lr: -0.1``).
+and what arrived, in PyTorch's style (``Invalid lr: -0.1``). A NumPy float
+scalar is a float (``np.float32(0.1)``), as ``torch.optim`` accepts it; sizes and
+counts must be Python ``int`` (``check_int``); a ``bool`` is never a number.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
 
 
 def check_int(value: object, name: str, minimum: int) -> int:
-    """Return ``value`` if it is an ``int`` (not a ``bool``) of at least ``minimum``."""
+    """Return ``value`` if it is an ``int`` (not a ``bool``, nor a NumPy integer) of at least ``minimum``."""
     # bool is a subclass of int, but `num_epochs=True` is a mistake, not a 1.
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
@@ -31,7 +34,7 @@ def check_generator(generator: object) -> torch.Generator | None:
 
 
 def check_positive_int(value: object, name: str) -> int:
-    """Return ``value`` if it is an ``int`` (not a ``bool``) of at least 1."""
+    """Return ``value`` if it is an ``int`` (not a ``bool``, nor a NumPy integer) of at least 1."""
     # bool is a subclass of int, but `n_samples=True` is a mistake, not a 1.
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be a positive int, got {type(value).__name__}: {value!r}")
@@ -50,7 +53,7 @@ def check_lr(lr: object) -> float:
         Unlike ``torch.optim``, ``inf`` and NaN are refused (``ValueError``), since
         they turn every parameter into ``inf`` or NaN at the first step.
     """
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
         raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
     if not (math.isfinite(lr) and lr >= 0):
         raise ValueError(f"Invalid learning rate: {lr} (expected a finite float >= 0)")

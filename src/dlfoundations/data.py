@@ -19,6 +19,7 @@ Book sections: {ref}`chap-linear-regression`, {ref}`chap-data-pipelines`.
 from __future__ import annotations
 
 import math
+import numbers
 import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -64,7 +65,7 @@ def _as_parameter(value: object, name: str, dtype: torch.dtype) -> Tensor:
         return value.detach().to(dtype=dtype).clone()
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number, a sequence of numbers or a Tensor, got bool")
-    if isinstance(value, (int, float)) or (isinstance(value, Sequence) and not isinstance(value, str)):
+    if isinstance(value, numbers.Real) or (isinstance(value, Sequence) and not isinstance(value, str)):
         try:
             return torch.tensor(value, dtype=dtype)
         except (TypeError, ValueError) as err:
@@ -137,7 +138,7 @@ def make_linear_regression(
         raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)):
+    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
         raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
     if not math.isfinite(noise_std) or noise_std < 0:
         raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
@@ -174,7 +175,7 @@ def _check_range(x_range: object) -> tuple[float, float]:
     if (
         not isinstance(x_range, Sequence)
         or len(x_range) != 2
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x_range)
+        or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in x_range)
     ):
         raise ValueError(f"x_range must be a pair (low, high) of floats, got {x_range!r}")
     low, high = float(x_range[0]), float(x_range[1])
@@ -223,7 +224,7 @@ class NoisySine(Dataset):
         from dlfoundations.seed import make_generator
 
         N = _check_positive_int(n_samples, "n_samples")
-        if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)):
+        if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
             raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
         if not math.isfinite(noise_std) or noise_std < 0:
             raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
@@ -398,7 +399,7 @@ def pad_collate(batch: Sequence[tuple[Tensor, Tensor]], padding_value: float = 0
         raise TypeError(f"batch must be a sequence of (x, y) pairs, got {type(batch).__name__}")
     if len(batch) == 0:
         raise ValueError("batch is empty: expected at least one (x, y) pair")
-    if isinstance(padding_value, bool) or not isinstance(padding_value, (int, float)):
+    if isinstance(padding_value, bool) or not isinstance(padding_value, numbers.Real):
         raise TypeError(f"padding_value must be a number, got {type(padding_value).__name__}")
     for i, pair in enumerate(batch):
         if (

@@ -17,6 +17,7 @@ Book section: {ref}`chap-initialization`.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
@@ -65,7 +66,7 @@ def _check_tensor(tensor: object, name: str = "tensor") -> Tensor:
 
 
 def _check_number(value: object, name: str, *, positive: bool = False, non_negative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
     value = float(value)
     if not math.isfinite(value):
@@ -688,7 +689,7 @@ def clip_grad_norm_(
         if not isinstance(p, Tensor):
             raise TypeError(f"parameters must be tensors, got {type(p).__name__}")
     max_norm = _check_number(max_norm, "max_norm", non_negative=True)
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)):
+    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
         raise TypeError(f"norm_type must be a number, got {type(norm_type).__name__}")
     norm_type = float(norm_type)
     if not norm_type >= 1:  # also refuses NaN

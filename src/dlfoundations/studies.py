@@ -61,8 +61,9 @@ def _check_seeds(seeds: object) -> list[int]:
     if len(seeds) == 0:
         raise ValueError("seeds is empty: expected at least one seed")
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, int):
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
             raise TypeError(f"seeds must be ints, got {type(s).__name__}: {s!r}")
+    seeds = [int(s) for s in seeds]  # NumPy integers too
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct, got {seeds}")
     return seeds
@@ -335,7 +336,7 @@ def _as_xy(data: object, name: str) -> tuple[Tensor, Tensor]:
 
 
 def _check_number(value: object, name: str, low: float, high: float = math.inf, high_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
     ok = low <= value < high if high_open else low <= value <= high
     if not (math.isfinite(value) and ok):
@@ -771,7 +772,7 @@ def epochs_to_reach(curve: Tensor, threshold: float) -> Tensor:
     Book section: {ref}`sec-gen-activations`.
     """
     curve = _check_curve(curve, "curve")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise TypeError(f"threshold must be a float, got {type(threshold).__name__}: {threshold!r}")
     if not math.isfinite(threshold):
         raise ValueError(f"threshold must be finite, got {threshold}")
