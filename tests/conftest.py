@@ -41,6 +41,18 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Every test runs with one torch thread, as `make` runs the book: the tensors are tiny, and on
+    a shared 2-core machine a second thread only adds synchronisation."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository root: the folder holding _config.yml and _toc.yml."""

@@ -24,13 +24,6 @@ from dlfoundations.backprop import (
 )
 from dlfoundations.seed import make_generator
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The tensors here are tiny: on a shared, busy machine extra threads only add waiting.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 TORCH_ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}

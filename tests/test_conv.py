@@ -25,13 +25,6 @@ from dlfoundations.seed import make_generator
 CONV_FUNCTIONS = [conv2d_loops, conv2d_im2col]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: a second thread only adds synchronisation on a busy machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 # (N, C, H, W, O, K, stride, padding): channels 1 and several, square and
 # non-square inputs, strides 1-3, paddings 0-2, kernels 1-5.

@@ -27,13 +27,6 @@ CONVS = [conv2d_loops, conv2d_im2col]
 _NP = {torch.float32: np.float32, torch.float64: np.float64}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors: a second thread only adds synchronisation on a busy machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ---------------------------------------------------------------- strategies

@@ -19,12 +19,6 @@ from dlfoundations.studies import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _sets(n_train=16, n_val=32):

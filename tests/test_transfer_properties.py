@@ -31,12 +31,6 @@ from strategies import DTYPES
 LABEL_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.int64]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @st.composite
