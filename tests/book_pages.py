@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-PAGE_SUFFIXES = (".md", ".ipynb")
+PAGE_SUFFIXES = (".md", ".ipynb", ".rst")
 
 
 def load_toc(root: Path) -> dict:
