@@ -18,11 +18,13 @@ Book section: {ref}`chap-optimizers`.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor, nn
+
+from dlfoundations._validation import check_bool, check_float, check_floating_tensor, check_int, check_lr, check_number
+from dlfoundations.seed import make_generator
 
 __all__ = [
     "SGD",
@@ -39,46 +41,20 @@ __all__ = [
 # ---------------------------------------------------------------- validation
 
 
-def _check_number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # int, float, NumPy scalars
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
-    return float(value)
+def _nonnegative(value: object, name: str, label: str) -> float:
+    return check_float(value, name, low=0.0, label=label)
 
 
-def _check_lr(lr: object) -> float:
-    lr = _check_number(lr, "lr")
-    if not (math.isfinite(lr) and lr >= 0.0):
-        raise ValueError(f"Invalid learning rate: {lr}")
-    return lr
-
-
-def _check_nonnegative(value: object, name: str, label: str) -> float:
-    value = _check_number(value, name)
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ValueError(f"Invalid {label} value: {value} (expected a finite number >= 0)")
-    return value
-
-
-def _check_unit_interval(value: object, name: str, label: str) -> float:
-    value = _check_number(value, name)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"Invalid {label}: {value} (expected 0 <= {name} < 1)")
-    return value
+def _unit_interval(value: object, name: str, label: str) -> float:
+    return check_float(value, name, low=0.0, high=1.0, high_open=True, label=label)
 
 
 def _check_betas(betas: object) -> tuple[float, float]:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a tuple of two floats, got {betas!r}")
-    beta1 = _check_unit_interval(betas[0], "betas[0]", "beta parameter at index 0")
-    beta2 = _check_unit_interval(betas[1], "betas[1]", "beta parameter at index 1")
+    beta1 = _unit_interval(betas[0], "betas[0]", "beta parameter at index 0")
+    beta2 = _unit_interval(betas[1], "betas[1]", "beta parameter at index 1")
     return beta1, beta2
-
-
-def _check_finite(value: object, name: str, label: str) -> float:
-    value = _check_number(value, name)
-    if not math.isfinite(value):
-        raise ValueError(f"Invalid {label} value: {value} (expected a finite number)")
-    return value
 
 
 def _real_view(t: Tensor) -> Tensor:
@@ -86,10 +62,12 @@ def _real_view(t: Tensor) -> Tensor:
     return torch.view_as_real(t) if t.is_complex() else t
 
 
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}")
-    return value
+def _closure_loss(closure: Callable[[], Tensor] | None) -> Tensor | None:
+    """``closure()`` with gradients enabled (``step`` runs under ``no_grad``), or ``None``."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
 
 
 # ---------------------------------------------------------------- SGD
@@ -158,11 +136,11 @@ class SGD(torch.optim.Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        lr = _check_lr(lr)
-        momentum = _check_nonnegative(momentum, "momentum", "momentum")
-        dampening = _check_finite(dampening, "dampening", "dampening")
-        weight_decay = _check_nonnegative(weight_decay, "weight_decay", "weight_decay")
-        nesterov = _check_bool(nesterov, "nesterov")
+        lr = check_lr(lr)
+        momentum = _nonnegative(momentum, "momentum", "momentum value")
+        dampening = check_float(dampening, "dampening", label="dampening value")
+        weight_decay = _nonnegative(weight_decay, "weight_decay", "weight_decay value")
+        nesterov = check_bool(nesterov, "nesterov")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 "Nesterov momentum requires a momentum and zero dampening, "
@@ -174,10 +152,7 @@ class SGD(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
         """Take one step for every parameter that has a gradient; return ``closure()`` if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure_loss(closure)
         for group in self.param_groups:
             lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
             for p in group["params"]:
@@ -260,22 +235,19 @@ class RMSprop(torch.optim.Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        lr = _check_lr(lr)
-        alpha = _check_unit_interval(alpha, "alpha", "alpha")
-        eps = _check_nonnegative(eps, "eps", "epsilon")
-        weight_decay = _check_nonnegative(weight_decay, "weight_decay", "weight_decay")
-        momentum = _check_nonnegative(momentum, "momentum", "momentum")
-        centered = _check_bool(centered, "centered")
+        lr = check_lr(lr)
+        alpha = _unit_interval(alpha, "alpha", "alpha")
+        eps = _nonnegative(eps, "eps", "epsilon value")
+        weight_decay = _nonnegative(weight_decay, "weight_decay", "weight_decay value")
+        momentum = _nonnegative(momentum, "momentum", "momentum value")
+        centered = check_bool(centered, "centered")
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
         super().__init__(params, defaults)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
         """Take one step for every parameter that has a gradient; return ``closure()`` if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure_loss(closure)
         for group in self.param_groups:
             lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
             for p in group["params"]:
@@ -375,10 +347,10 @@ class Adam(torch.optim.Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        lr = _check_lr(lr)
+        lr = check_lr(lr)
         betas = _check_betas(betas)
-        eps = _check_nonnegative(eps, "eps", "epsilon")
-        weight_decay = _check_nonnegative(weight_decay, "weight_decay", "weight_decay")
+        eps = _nonnegative(eps, "eps", "epsilon value")
+        weight_decay = _nonnegative(weight_decay, "weight_decay", "weight_decay value")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
     #: AdamW sets this: shrink the parameter instead of adding the L2 gradient.
@@ -387,10 +359,7 @@ class Adam(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
         """Take one step for every parameter that has a gradient; return ``closure()`` if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure_loss(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in group["params"]:
@@ -468,19 +437,39 @@ class AdamW(Adam):
 
 
 def _check_xy(xy: object) -> Tensor:
-    if not isinstance(xy, Tensor):
-        raise TypeError(f"expected xy to be a torch.Tensor, got {type(xy).__name__}")
-    if not xy.is_floating_point():
-        raise TypeError(f"expected xy of a floating dtype, got {xy.dtype}")
+    xy = check_floating_tensor(xy, "xy")
     if xy.shape[-1:] != (2,):
         raise ValueError(f"expected xy of shape (..., 2), got {tuple(xy.shape)}")
     return xy
 
 
-def _check_real(value: object, name: str) -> float:
-    value = _check_number(value, name)
-    if not math.isfinite(value):
-        raise ValueError(f"Invalid {name}: {value} (expected a finite number)")
+def _check_rosenbrock_args(xy: object, a: object, b: object) -> tuple[Tensor, float, float]:
+    return _check_xy(xy), check_float(a, "a"), check_float(b, "b")
+
+
+def _check_optimizer_cls(cls: object, name: str) -> type[torch.optim.Optimizer]:
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise TypeError(f"{name} must be a torch.optim.Optimizer subclass, got {cls!r}")
+    return cls
+
+
+def _check_trajectory_args(f: object, start: object, optimizer_cls: object, num_steps: object) -> list[float]:
+    """Check the arguments of :func:`trajectory`; return ``start`` as two floats."""
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    _check_optimizer_cls(optimizer_cls, "optimizer_cls")
+    check_int(num_steps, "num_steps", 1)
+    if isinstance(start, (str, bytes)) or not isinstance(start, (tuple, list)):
+        raise TypeError(f"start must be a pair of floats, got {type(start).__name__}")
+    if len(start) != 2:
+        raise ValueError(f"expected start of length 2, got {len(start)}")
+    return [check_number(value, f"start[{i}]") for i, value in enumerate(start)]
+
+
+def _check_scalar(value: object) -> Tensor:
+    if not isinstance(value, Tensor) or value.numel() != 1:
+        shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+        raise ValueError(f"expected f to return a scalar tensor, got shape {shape}")
     return value
 
 
@@ -508,8 +497,7 @@ def rosenbrock(xy: Tensor, a: float = 1.0, b: float = 100.0) -> Tensor:
 
     Reference: Rosenbrock (1960). Book section: {ref}`sec-optim-paths`.
     """
-    xy = _check_xy(xy)
-    a, b = _check_real(a, "a"), _check_real(b, "b")
+    xy, a, b = _check_rosenbrock_args(xy, a, b)
     x, y = xy[..., 0], xy[..., 1]
     return (a - x) ** 2 + b * (y - x**2) ** 2
 
@@ -538,10 +526,7 @@ def ill_conditioned_quadratic(xy: Tensor, kappa: float = 25.0) -> Tensor:
 
     Book section: {ref}`sec-optim-paths`.
     """
-    xy = _check_xy(xy)
-    kappa = _check_number(kappa, "kappa")
-    if not (math.isfinite(kappa) and kappa >= 1.0):
-        raise ValueError(f"Invalid kappa: {kappa} (expected a finite condition number >= 1)")
+    xy, kappa = _check_xy(xy), check_float(kappa, "kappa", low=1.0)
     x, y = xy[..., 0], xy[..., 1]
     return 0.5 * (x**2 + kappa * y**2)
 
@@ -576,37 +561,17 @@ def trajectory(
 
     Book section: {ref}`sec-optim-paths`.
     """
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
-    if not (isinstance(optimizer_cls, type) and issubclass(optimizer_cls, torch.optim.Optimizer)):
-        raise TypeError(f"optimizer_cls must be a torch.optim.Optimizer subclass, got {optimizer_cls!r}")
-    num_steps = _check_num_steps(num_steps)
-    if isinstance(start, (str, bytes)) or not isinstance(start, (tuple, list)):
-        raise TypeError(f"start must be a pair of floats, got {type(start).__name__}")
-    if len(start) != 2:
-        raise ValueError(f"expected start of length 2, got {len(start)}")
-    start = [_check_number(value, f"start[{i}]") for i, value in enumerate(start)]
+    start = _check_trajectory_args(f, start, optimizer_cls, num_steps)
     theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)  # (2,)
     optimizer = optimizer_cls([theta], **kwargs)
     path = [theta.detach().clone()]
     for _ in range(num_steps):
         optimizer.zero_grad(set_to_none=True)
-        value = f(theta)
-        if not isinstance(value, Tensor) or value.numel() != 1:
-            shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-            raise ValueError(f"expected f to return a scalar tensor, got shape {shape}")
+        value = _check_scalar(f(theta))
         value.sum().backward()
         optimizer.step()
         path.append(theta.detach().clone())
     return torch.stack(path)  # (T + 1, 2)
-
-
-def _check_num_steps(num_steps: object) -> int:
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int):
-        raise TypeError(f"num_steps must be an int, got {type(num_steps).__name__}: {num_steps!r}")
-    if num_steps < 1:
-        raise ValueError(f"Invalid num_steps: {num_steps} (expected an int >= 1)")
-    return num_steps
 
 
 def _small_mlp(generator: torch.Generator, D: int, H: int, O: int) -> nn.Sequential:  # noqa: E741
@@ -615,6 +580,12 @@ def _small_mlp(generator: torch.Generator, D: int, H: int, O: int) -> nn.Sequent
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64) / math.sqrt(p.shape[-1]))
     return model
+
+
+def _check_twins_args(optimizer_cls: object, reference_cls: object, num_steps: object) -> None:
+    _check_optimizer_cls(optimizer_cls, "optimizer_cls")
+    _check_optimizer_cls(reference_cls, "reference_cls")
+    check_int(num_steps, "num_steps", 1)
 
 
 def train_twins(
@@ -651,12 +622,7 @@ def train_twins(
 
     Book section: {ref}`sec-optim-check`.
     """
-    from dlfoundations.seed import make_generator
-
-    for name, cls in (("optimizer_cls", optimizer_cls), ("reference_cls", reference_cls)):
-        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-            raise TypeError(f"{name} must be a torch.optim.Optimizer subclass, got {cls!r}")
-    num_steps = _check_num_steps(num_steps)
+    _check_twins_args(optimizer_cls, reference_cls, num_steps)
     generator = make_generator(seed)
     X = torch.randn(16, 3, generator=generator, dtype=torch.float64)  # (N, D)
     y = torch.randn(16, 2, generator=generator, dtype=torch.float64)  # (N, O)

@@ -19,44 +19,48 @@ Book section: {ref}`sec-optim-schedules`.
 from __future__ import annotations
 
 import math
-import numbers
+
+from dlfoundations._validation import check_float, check_int, check_lr
 
 __all__ = ["step_lr", "cosine_annealing_lr", "linear_lr", "warmup_cosine_lr"]
 
 
-def _check_step(step: object) -> int:
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):  # int or a NumPy integer
-        raise TypeError(f"step must be an int, got {type(step).__name__}: {step!r}")
-    if step < 0:
-        raise ValueError(f"Invalid step: {step} (expected an int >= 0)")
-    return int(step)
+def _check_step_lr(step: object, lr: object) -> tuple[int, float]:
+    # A step may come from a NumPy array (np.int64), as torch.optim's schedulers accept it.
+    return check_int(step, "step", 0, numpy_ok=True), check_lr(lr)
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < 1:
-        raise ValueError(f"Invalid {name}: {value} (expected an int >= 1)")
-    return int(value)
+def _check_period(value: object, name: str) -> int:
+    return check_int(value, name, 1, numpy_ok=True)
 
 
-def _check_float(value: object, name: str, low: float = 0.0, low_open: bool = False, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # int, float, NumPy scalars
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    if not math.isfinite(value) or too_low or (high is not None and value > high):
-        bounds = f"{'>' if low_open else '>='} {low}" + ("" if high is None else f" and <= {high}")
-        raise ValueError(f"Invalid {name}: {value} (expected a finite number {bounds})")
-    return value
+def _check_step_lr_args(step: object, lr: object, step_size: object, gamma: object) -> tuple[int, float, int, float]:
+    return (*_check_step_lr(step, lr), _check_period(step_size, "step_size"),
+            check_float(gamma, "gamma", low=0.0, high=1.0))
 
 
-def _check_lr(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-        raise TypeError(f"lr must be a float, got {type(lr).__name__}: {lr!r}")
-    if not (math.isfinite(lr) and lr >= 0):
-        raise ValueError(f"Invalid learning rate: {lr}")
-    return float(lr)
+def _check_cosine_args(step: object, lr: object, T_max: object, eta_min: object) -> tuple[int, float, int, float]:
+    t, lr = _check_step_lr(step, lr)
+    return t, lr, _check_period(T_max, "T_max"), check_float(eta_min, "eta_min", low=0.0, high=lr)
+
+
+def _check_linear_args(
+    step: object, lr: object, start_factor: object, end_factor: object, total_iters: object
+) -> tuple[int, float, float, float, int]:
+    return (*_check_step_lr(step, lr),
+            check_float(start_factor, "start_factor", low=0.0, low_open=True, high=1.0),
+            check_float(end_factor, "end_factor", low=0.0, high=1.0),
+            _check_period(total_iters, "total_iters"))
+
+
+def _check_warmup_cosine_args(
+    step: object, lr: object, warmup_steps: object, T_max: object, eta_min: object
+) -> tuple[int, float, int, int, float]:
+    t, lr = _check_step_lr(step, lr)
+    warmup_steps, T_max = _check_period(warmup_steps, "warmup_steps"), _check_period(T_max, "T_max")
+    if T_max <= warmup_steps:
+        raise ValueError(f"Invalid T_max: {T_max} (expected T_max > warmup_steps = {warmup_steps})")
+    return t, lr, warmup_steps, T_max, check_float(eta_min, "eta_min", low=0.0, high=lr)
 
 
 def step_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
@@ -87,10 +91,7 @@ def step_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
 
     Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-step-lr``.
     """
-    t = _check_step(step)
-    lr = _check_lr(lr)
-    step_size = _check_positive_int(step_size, "step_size")
-    gamma = _check_float(gamma, "gamma", high=1.0)
+    t, lr, step_size, gamma = _check_step_lr_args(step, lr, step_size, gamma)
     return lr * gamma ** (t // step_size)
 
 
@@ -129,10 +130,7 @@ def cosine_annealing_lr(step: int, lr: float, T_max: int, eta_min: float = 0.0) 
     Reference: Loshchilov and Hutter (2017), SGDR, eq. 5.
     Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-cosine``.
     """
-    t = _check_step(step)
-    lr = _check_lr(lr)
-    T_max = _check_positive_int(T_max, "T_max")
-    eta_min = _check_float(eta_min, "eta_min", high=lr)
+    t, lr, T_max, eta_min = _check_cosine_args(step, lr, T_max, eta_min)
     c = 0.5 * (1 + math.cos(math.pi * t / T_max))  # 1 at t = 0, 0 at t = T_max (cos(pi) = -1 exactly)
     # eta_min + (lr - eta_min) c, kept exactly lr at t = 0, eta_min at T_max, and never outside [eta_min, lr]
     return min(max(lr * c + eta_min * (1 - c), eta_min), lr)
@@ -172,11 +170,7 @@ def linear_lr(
 
     Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-linear``.
     """
-    t = _check_step(step)
-    lr = _check_lr(lr)
-    start_factor = _check_float(start_factor, "start_factor", low=0.0, low_open=True, high=1.0)
-    end_factor = _check_float(end_factor, "end_factor", high=1.0)
-    total_iters = _check_positive_int(total_iters, "total_iters")
+    t, lr, start_factor, end_factor, total_iters = _check_linear_args(step, lr, start_factor, end_factor, total_iters)
     r = min(t, total_iters) / total_iters  # progress along the ramp, 0 to 1
     return lr * ((1 - r) * start_factor + r * end_factor)  # = f_0 + (f_1 - f_0) r, exactly f_1 at the end
 
@@ -214,13 +208,7 @@ def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, T_max: int, eta_mi
     Reference: Goyal et al. (2017), section 2.2; Loshchilov and Hutter (2017).
     Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-warmup-cosine``.
     """
-    t = _check_step(step)
-    lr = _check_lr(lr)
-    warmup_steps = _check_positive_int(warmup_steps, "warmup_steps")  # T_w
-    T_max = _check_positive_int(T_max, "T_max")
-    if T_max <= warmup_steps:
-        raise ValueError(f"Invalid T_max: {T_max} (expected T_max > warmup_steps = {warmup_steps})")
-    eta_min = _check_float(eta_min, "eta_min", high=lr)
+    t, lr, warmup_steps, T_max, eta_min = _check_warmup_cosine_args(step, lr, warmup_steps, T_max, eta_min)
     if t < warmup_steps:
         return lr * ((t + 1) / warmup_steps)  # exactly lr at t = T_w - 1
     decay_steps = T_max - warmup_steps
