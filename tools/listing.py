@@ -218,20 +218,14 @@ class ListingDirective(SphinxDirective):
         self.set_source_info(literal)
 
         shown = dotted.removeprefix(package + ".")
-        reference = addnodes.pending_xref(
-            "",
-            nodes.literal(shown, shown, classes=["xref", "py", f"py-{listing.target_type}"]),
-            refdomain="py",
-            reftype=listing.target_type,
-            reftarget=listing.target,
-            refexplicit=True,
-            refwarn=True,
-            refdoc=self.env.docname,
-        )
         caption = nodes.caption("", "")
         if "caption" in self.options:
             caption += nodes.Text(self.options["caption"] + " ")
-        caption += reference
+        caption += self._reference(listing, nodes.literal(shown, shown, classes=["xref", "py", f"py-{listing.target_type}"]))
+        # Say where the rest is: the API entry holds the docstring, its [source] link the full code.
+        caption += nodes.Text(" (")
+        caption += self._reference(listing, nodes.inline("docstring and full source", "docstring and full source"))
+        caption += nodes.Text(")")
         self.set_source_info(caption)
 
         container = nodes.container("", literal_block=True, classes=["literal-block-wrapper", "dlf-listing"])
@@ -241,6 +235,18 @@ class ListingDirective(SphinxDirective):
         if "name" in self.options:
             self.add_name(container)
         return [container]
+
+    def _reference(self, listing: Listing, content: nodes.Node) -> addnodes.pending_xref:
+        return addnodes.pending_xref(
+            "",
+            content,
+            refdomain="py",
+            reftype=listing.target_type,
+            reftarget=listing.target,
+            refexplicit=True,
+            refwarn=True,
+            refdoc=self.env.docname,
+        )
 
 
 def setup(app):
