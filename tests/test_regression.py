@@ -257,7 +257,7 @@ def test_zero_learning_rate_keeps_the_start_like_torch_optim(fit_fn):
 @pytest.mark.parametrize(
     ("num_epochs", "error", "match"),
     [
-        (0, ValueError, r"Invalid num_epochs: 0 \(expected a positive int\)"),
+        (0, ValueError, r"Invalid num_epochs: 0 \(expected >= 1\)"),
         (-3, ValueError, "Invalid num_epochs: -3"),
         (2.0, TypeError, "num_epochs must be an int, got float"),
     ],
@@ -274,9 +274,9 @@ def test_invalid_num_epochs(fit_fn, num_epochs, error, match):
         (torch.zeros(4), Y_OK, ValueError, r"expected X of shape \(N, D\), got \(4,\)"),
         (X_OK, torch.zeros(4), ValueError, r"expected y of shape \(4, O\) to match X \(4, 2\), got \(4,\)"),
         (X_OK, torch.zeros(3, 1), ValueError, r"expected y of shape \(4, O\) to match X \(4, 2\), got \(3, 1\)"),
-        ([[0.0, 0.0]], Y_OK, TypeError, "X must be a torch.Tensor, got list"),
-        (X_OK, [[0.0]], TypeError, "y must be a torch.Tensor, got list"),
-        (torch.zeros(4, 2, dtype=torch.int64), Y_OK, TypeError, "X must have a floating dtype"),
+        ([[0.0, 0.0]], Y_OK, TypeError, "X must be a floating Tensor, got list"),
+        (X_OK, [[0.0]], TypeError, "y must be a floating Tensor, got list"),
+        (torch.zeros(4, 2, dtype=torch.int64), Y_OK, TypeError, "X must be a floating Tensor, got Tensor of dtype torch.int64"),
     ],
 )
 def test_invalid_data(fit_fn, X, y, error, match):
@@ -310,7 +310,7 @@ def test_predict_validates_shapes():
         predict(X_OK, torch.zeros(3), torch.zeros(1))
     with pytest.raises(ValueError, match=r"expected bias of shape \(1,\), got \(1, 1\)"):
         predict(X_OK, torch.zeros(1, 2), torch.zeros(1, 1))
-    with pytest.raises(TypeError, match="weight must be a torch.Tensor, got float"):
+    with pytest.raises(TypeError, match="weight must be a floating Tensor, got float"):
         predict(X_OK, 1.0, torch.zeros(1))
 
 

@@ -327,16 +327,16 @@ def test_mixed_dtypes_raise_a_type_error_naming_both(fn, which, x_dtype, other):
     args[which] = args[which].to(other)
     if fn is predict and which == "y" or fn is least_squares and which != "y":
         return  # the argument is not used by this function
-    with pytest.raises(TypeError, match=rf"{which} must have the dtype of X, {x_dtype}, got {other}"):
+    with pytest.raises(TypeError, match=rf"expected {which} of dtype {x_dtype} \(the dtype of X\), got {other}"):
         _call(fn, **args)
 
 
 @pytest.mark.parametrize("fn", ALL)
 @pytest.mark.parametrize(("which", "value", "match"), [
-    ("weight", torch.ones(1, 2, dtype=torch.int64), "weight must have a floating dtype, got torch.int64"),
-    ("bias", torch.ones(1, dtype=torch.int64), "bias must have a floating dtype, got torch.int64"),
-    ("y", torch.ones(3, 1, dtype=torch.int64), "y must have a floating dtype, got torch.int64"),
-    ("weight", torch.ones(1, 2, dtype=torch.complex64), "weight must have a floating dtype, got torch.complex64"),
+    ("weight", torch.ones(1, 2, dtype=torch.int64), "weight must be a floating Tensor, got Tensor of dtype torch.int64"),
+    ("bias", torch.ones(1, dtype=torch.int64), "bias must be a floating Tensor, got Tensor of dtype torch.int64"),
+    ("y", torch.ones(3, 1, dtype=torch.int64), "y must be a floating Tensor, got Tensor of dtype torch.int64"),
+    ("weight", torch.ones(1, 2, dtype=torch.complex64), "weight must be a floating Tensor, got Tensor of dtype torch.complex64"),
     ("weight", torch.tensor(1.0), r"expected weight of shape \((O|1), 2\) for X \(3, 2\), got \(\)"),
 ])
 def test_bad_parameters_raise_type_or_value_errors(fn, which, value, match):

@@ -17,7 +17,6 @@ Book section: {ref}`chap-initialization`.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
@@ -25,7 +24,14 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from dlfoundations._validation import check_generator as _check_generator, check_positive_int as _check_positive_int
+from dlfoundations._validation import (
+    check_bool,
+    check_float,
+    check_floating_tensor,
+    check_generator,
+    check_number,
+    check_positive_int,
+)
 
 __all__ = [
     "GradientFlow",
@@ -57,25 +63,44 @@ _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 # ---------------------------------------------------------------- validation
 
 
-def _check_tensor(tensor: object, name: str = "tensor") -> Tensor:
+def _check_weight(tensor: object) -> Tensor:
+    """A tensor (of any dtype: fans depend on the shape only) with at least two dimensions."""
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if not tensor.is_floating_point():
-        raise TypeError(f"{name} must have a floating dtype, got {tensor.dtype}")
+        raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.ndim < 2:
+        raise ValueError(
+            "fan in and fan out need a tensor with at least 2 dimensions (O, D, ...), "
+            f"got shape {tuple(tensor.shape)}"
+        )
     return tensor
 
 
-def _check_number(value: object, name: str, *, positive: bool = False, non_negative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    if non_negative and value < 0:
-        raise ValueError(f"{name} must be non-negative, got {value}")
-    return value
+def _check_uniform_args(tensor: object, a: object, b: object, generator: object) -> tuple[float, float]:
+    check_floating_tensor(tensor, "tensor")
+    check_generator(generator)
+    a, b = check_float(a, "a"), check_float(b, "b")
+    if a > b:
+        raise ValueError(f"uniform_ expects a <= b, got a={a} and b={b}")
+    if not math.isfinite(b - a):
+        raise ValueError(f"uniform_ expects a finite width b - a, got a={a} and b={b} (b - a = {b - a})")
+    return a, b
+
+
+def _check_normal_args(tensor: object, mean: object, std: object, generator: object) -> tuple[float, float]:
+    check_floating_tensor(tensor, "tensor")
+    check_generator(generator)
+    return check_float(mean, "mean"), check_float(std, "std", low=0.0)
+
+
+def _check_xavier_args(tensor: object, gain: object) -> float:
+    check_floating_tensor(tensor, "tensor")
+    return check_float(gain, "gain", low=0.0)
+
+
+def _check_kaiming_args(tensor: object, mode: object) -> None:
+    check_floating_tensor(tensor, "tensor")
+    if not isinstance(mode, str) or mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
 
 
 # ---------------------------------------------------------------- fans and gains
@@ -106,13 +131,7 @@ def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-forward``.
     """
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
-    if tensor.ndim < 2:
-        raise ValueError(
-            "fan in and fan out need a tensor with at least 2 dimensions (O, D, ...), "
-            f"got shape {tuple(tensor.shape)}"
-        )
+    _check_weight(tensor)
     receptive_field = math.prod(tensor.shape[2:])  # 1 for a linear layer's (O, D)
     fan_in = tensor.shape[1] * receptive_field
     fan_out = tensor.shape[0] * receptive_field
@@ -168,7 +187,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         return math.sqrt(2.0)
     if nonlinearity == "selu":
         return 3.0 / 4.0  # PyTorch's value, chosen to keep SELU's self-normalisation
-    negative_slope = 0.01 if param is None else _check_number(param, "param (negative slope)")
+    negative_slope = 0.01 if param is None else check_float(param, "param", label="param (negative slope)")
     return math.sqrt(2.0 / (1.0 + negative_slope**2))
 
 
@@ -189,7 +208,7 @@ def uniform_bound(std: float) -> float:
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-uniform-bound``.
     """
-    return math.sqrt(3.0) * _check_number(std, "std", non_negative=True)
+    return math.sqrt(3.0) * check_float(std, "std", low=0.0)
 
 
 # ---------------------------------------------------------------- fills
@@ -226,14 +245,8 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: torch.Ge
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-uniform-bound``.
     """
-    _check_tensor(tensor)
-    a = _check_number(a, "a")
-    b = _check_number(b, "b")
-    if a > b:
-        raise ValueError(f"uniform_ expects a <= b, got a={a} and b={b}")
-    if not math.isfinite(b - a):
-        raise ValueError(f"uniform_ expects a finite width b - a, got a={a} and b={b} (b - a = {b - a})")
-    u = torch.rand(tensor.shape, generator=_check_generator(generator), dtype=tensor.dtype, device=tensor.device)
+    a, b = _check_uniform_args(tensor, a, b, generator)
+    u = torch.rand(tensor.shape, generator=generator, dtype=tensor.dtype, device=tensor.device)
     with torch.no_grad():  # initialisation is not part of the graph
         return tensor.copy_(a + (b - a) * u)
 
@@ -263,10 +276,8 @@ def normal_(
 
     Book section: {ref}`chap-initialization`.
     """
-    _check_tensor(tensor)
-    mean = _check_number(mean, "mean")
-    std = _check_number(std, "std", non_negative=True)
-    eps = torch.randn(tensor.shape, generator=_check_generator(generator), dtype=tensor.dtype, device=tensor.device)
+    mean, std = _check_normal_args(tensor, mean, std, generator)
+    eps = torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype, device=tensor.device)
     with torch.no_grad():
         return tensor.copy_(mean + std * eps)
 
@@ -305,9 +316,8 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: torch.Generato
     Book section: {ref}`chap-initialization`, equation ``eq-init-xavier``;
     Glorot and Bengio (2010), section 4.2.1, equation (16).
     """
-    _check_tensor(tensor)
+    gain = _check_xavier_args(tensor, gain)
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    gain = _check_number(gain, "gain", non_negative=True)
     if tensor.numel() == 0:
         return tensor  # nothing to fill (PyTorch divides by fan_in + fan_out = 0 for shape (0, 0))
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
@@ -335,18 +345,14 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator
         ValueError: if ``tensor`` has fewer than 2 dimensions or ``gain`` is negative or not finite.
 
     Note:
-        A tensor with no element is returned untouched and no number is drawn
-        (``torch.nn.init.xavier_*_`` raises ``ZeroDivisionError`` for shape
-        ``(0, 0)``). A negative gain raises ``ValueError`` here; PyTorch raises
-        ``RuntimeError`` from its kernel. Values equal PyTorch's to round-off
-        (see :func:`uniform_`).
+        Where it differs from PyTorch (an empty tensor, a negative gain,
+        round-off), it does as :func:`xavier_uniform_` does; see the note there.
 
     Book section: {ref}`chap-initialization`, equation ``eq-init-xavier``;
     Glorot and Bengio (2010), section 4.2.1 (the variance of their equation (16)).
     """
-    _check_tensor(tensor)
+    gain = _check_xavier_args(tensor, gain)
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    gain = _check_number(gain, "gain", non_negative=True)
     if tensor.numel() == 0:
         return tensor  # nothing to fill (PyTorch divides by fan_in + fan_out = 0 for shape (0, 0))
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
@@ -354,9 +360,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator
 
 
 def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float | None:
-    _check_tensor(tensor)
-    if not isinstance(mode, str) or mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+    _check_kaiming_args(tensor, mode)
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     gain = calculate_gain(nonlinearity, a)
     if tensor.numel() == 0:
@@ -440,9 +444,7 @@ def kaiming_normal_(
         same arguments after the same draws.
 
     Note:
-        A tensor with no element is returned untouched, with PyTorch's warning
-        "Initializing zero-element tensors is a no-op", and no number is drawn.
-        Values equal PyTorch's to round-off (see :func:`uniform_`).
+        An empty tensor and round-off are handled as in :func:`kaiming_uniform_`; see the note there.
 
     Raises:
         TypeError: if ``tensor`` is not a floating tensor.
@@ -459,6 +461,22 @@ def kaiming_normal_(
 
 
 # ---------------------------------------------------------------- measuring gradient flow
+
+
+def _check_deep_mlp_args(
+    in_features: object, hidden_size: object, out_features: object, num_layers: object, nonlinearity: object,
+    init: object, generator: object, dtype: object,
+) -> None:
+    for value, name in ((in_features, "in_features"), (hidden_size, "hidden_size"), (num_layers, "num_layers"),
+                        (out_features, "out_features")):
+        check_positive_int(value, name)
+    if nonlinearity not in _ACTIVATIONS:
+        raise ValueError(f"nonlinearity must be one of {tuple(_ACTIVATIONS)}, got {nonlinearity!r}")
+    if not callable(init):
+        raise TypeError(f"init must be callable as init(weight, generator=...), got {type(init).__name__}")
+    check_generator(generator)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
 
 
 def deep_mlp(
@@ -502,17 +520,8 @@ def deep_mlp(
 
     Book section: {ref}`chap-initialization`.
     """
-    sizes = [_check_positive_int(in_features, "in_features")]
-    hidden_size = _check_positive_int(hidden_size, "hidden_size")
-    sizes += [hidden_size] * _check_positive_int(num_layers, "num_layers")
-    sizes.append(_check_positive_int(out_features, "out_features"))
-    if nonlinearity not in _ACTIVATIONS:
-        raise ValueError(f"nonlinearity must be one of {tuple(_ACTIVATIONS)}, got {nonlinearity!r}")
-    if not callable(init):
-        raise TypeError(f"init must be callable as init(weight, generator=...), got {type(init).__name__}")
-    _check_generator(generator)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    _check_deep_mlp_args(in_features, hidden_size, out_features, num_layers, nonlinearity, init, generator, dtype)
+    sizes = [in_features, *[hidden_size] * num_layers, out_features]  # D, H, ..., H, O
     modules: list[nn.Module] = []
     for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layer = nn.Linear(n_in, n_out, dtype=dtype)
@@ -538,6 +547,39 @@ class GradientFlow(NamedTuple):
     preactivation_grad_std: Tensor
     weight_grad_std: Tensor
     loss: float
+
+
+def _check_gradient_flow_args(model: object, X: object) -> None:
+    if not isinstance(model, nn.Sequential) or len(model) < 3 or len(model) % 2 == 0:
+        raise TypeError(
+            "model must be an nn.Sequential [Linear, f, ..., Linear] with at least one hidden layer, "
+            f"got {type(model).__name__}"
+        )
+    linears = list(model)[0::2]
+    if not all(isinstance(m, nn.Linear) for m in linears):
+        raise TypeError(f"expected nn.Linear at even positions of model, got {[type(m).__name__ for m in linears]}")
+    check_floating_tensor(X, "X")
+    D = linears[0].in_features
+    if X.ndim != 2 or X.shape[1] != D:
+        raise ValueError(f"expected X of shape (N, {D}), got {tuple(X.shape)}")
+    if X.dtype != linears[0].weight.dtype:  # nn.Linear does not promote: F.linear would raise a RuntimeError
+        raise TypeError(f"expected X of the model's dtype {linears[0].weight.dtype}, got {X.dtype}")
+
+
+def _scalar_loss(loss_fn: Callable[[Tensor, Tensor], Tensor], y_hat: Tensor, y: object) -> Tensor:
+    """``loss_fn(y_hat, y)``, checked to be a scalar tensor; PyTorch's shape errors become ``ValueError``."""
+    try:
+        loss = loss_fn(y_hat, y)
+    except (RuntimeError, IndexError) as err:  # e.g. cross_entropy on targets of the wrong shape or range
+        raise ValueError(
+            f"loss_fn could not compare outputs of shape {tuple(y_hat.shape)} with y of shape "
+            f"{tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__}: {err}"
+        ) from err
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"loss_fn must return a Tensor, got {type(loss).__name__}")
+    if loss.ndim != 0:
+        raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+    return loss
 
 
 def gradient_flow(
@@ -577,21 +619,7 @@ def gradient_flow(
     Book section: {ref}`chap-initialization`; the measurements of Glorot and
     Bengio (2010), section 4.2.
     """
-    if not isinstance(model, nn.Sequential) or len(model) < 3 or len(model) % 2 == 0:
-        raise TypeError(
-            "model must be an nn.Sequential [Linear, f, ..., Linear] with at least one hidden layer, "
-            f"got {type(model).__name__}"
-        )
-    linears = list(model)[0::2]
-    if not all(isinstance(m, nn.Linear) for m in linears):
-        raise TypeError(f"expected nn.Linear at even positions of model, got {[type(m).__name__ for m in linears]}")
-    _check_tensor(X, "X")
-    D = linears[0].in_features
-    if X.ndim != 2 or X.shape[1] != D:
-        raise ValueError(f"expected X of shape (N, {D}), got {tuple(X.shape)}")
-    if X.dtype != linears[0].weight.dtype:  # nn.Linear does not promote: F.linear would raise a RuntimeError
-        raise TypeError(f"expected X of the model's dtype {linears[0].weight.dtype}, got {X.dtype}")
-
+    _check_gradient_flow_args(model, X)
     Zs: list[Tensor] = []
     As: list[Tensor] = []
     A = X
@@ -604,18 +632,8 @@ def gradient_flow(
         else:
             A = module(A)  # (N, H)
             As.append(A)
-    try:
-        loss = loss_fn(A, y)
-    except (RuntimeError, IndexError) as err:  # e.g. cross_entropy on targets of the wrong shape or range
-        raise ValueError(
-            f"loss_fn could not compare outputs of shape {tuple(A.shape)} with y of shape "
-            f"{tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__}: {err}"
-        ) from err
-    if not isinstance(loss, Tensor):
-        raise TypeError(f"loss_fn must return a Tensor, got {type(loss).__name__}")
-    if loss.ndim != 0:
-        raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
-    weights = [m.weight for m in linears[:-1]]
+    loss = _scalar_loss(loss_fn, A, y)
+    weights = [m.weight for m in model[0:-1:2]]  # W_1, ..., W_L: the hidden layers' weights
     grads = torch.autograd.grad(loss, Zs + weights)
     L = len(Zs)
     return GradientFlow(
@@ -627,6 +645,32 @@ def gradient_flow(
 
 
 # ---------------------------------------------------------------- clipping
+
+
+def _check_clip_args(
+    parameters: object, max_norm: object, norm_type: object, error_if_nonfinite: object
+) -> tuple[list[Tensor], float, float]:
+    """Check the arguments of :func:`clip_grad_norm_`; return the parameters as a list, ``max_norm`` and ``norm_type``."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"parameters must be tensors, got {type(p).__name__}")
+        if p.grad is not None and not p.grad.is_floating_point():
+            raise TypeError(f"gradients must have a floating dtype, got {p.grad.dtype}")
+    max_norm = check_float(max_norm, "max_norm", low=0.0)
+    norm_type = check_number(norm_type, "norm_type")  # inf is allowed: the largest |g_i|
+    if not norm_type >= 1:  # also refuses NaN
+        raise ValueError(f"norm_type must be >= 1 or inf, got {norm_type}")
+    check_bool(error_if_nonfinite, "error_if_nonfinite")
+    return params, max_norm, norm_type
+
+
+def _nonfinite_norm_error(total_norm: Tensor, norm_type: float, count: int) -> ValueError:
+    return ValueError(
+        f"The total norm of order {norm_type} for gradients from {count} parameters is "
+        f"non-finite ({total_norm.item()}), so it cannot be clipped: expected a finite norm "
+        "(set error_if_nonfinite=False to multiply the gradients by the NaN or 0 factor)"
+    )
 
 
 def clip_grad_norm_(
@@ -684,22 +728,8 @@ def clip_grad_norm_(
     Book section: {ref}`chap-initialization`, equations ``eq-init-total-norm``
     and ``eq-init-clip``; Pascanu et al. (2013), algorithm 1.
     """
-    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    for p in params:
-        if not isinstance(p, Tensor):
-            raise TypeError(f"parameters must be tensors, got {type(p).__name__}")
-    max_norm = _check_number(max_norm, "max_norm", non_negative=True)
-    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
-        raise TypeError(f"norm_type must be a number, got {type(norm_type).__name__}")
-    norm_type = float(norm_type)
-    if not norm_type >= 1:  # also refuses NaN
-        raise ValueError(f"norm_type must be >= 1 or inf, got {norm_type}")
-    if not isinstance(error_if_nonfinite, bool):
-        raise TypeError(f"error_if_nonfinite must be a bool, got {type(error_if_nonfinite).__name__}")
+    params, max_norm, norm_type = _check_clip_args(parameters, max_norm, norm_type, error_if_nonfinite)
     grads = [p.grad for p in params if p.grad is not None]
-    for g in grads:
-        if not g.is_floating_point():
-            raise TypeError(f"gradients must have a floating dtype, got {g.dtype}")
     if not grads:
         return torch.tensor(0.0)
     with torch.no_grad():
@@ -713,11 +743,7 @@ def clip_grad_norm_(
         # ||(||g_1||_p, ..., ||g_M||_p)||_p: the p-norm of all gradients as one vector
         total_norm = p_norm(torch.stack([p_norm(g) for g in grads]))  # stack promotes mixed dtypes
         if error_if_nonfinite and not torch.isfinite(total_norm):
-            raise ValueError(
-                f"The total norm of order {norm_type} for gradients from {len(grads)} parameters is "
-                f"non-finite ({total_norm.item()}), so it cannot be clipped: expected a finite norm "
-                "(set error_if_nonfinite=False to multiply the gradients by the NaN or 0 factor)"
-            )
+            raise _nonfinite_norm_error(total_norm, norm_type, len(grads))
         scale = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)  # never scale up
         for g in grads:
             g.mul_(scale)

@@ -16,8 +16,7 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
-from dlfoundations._validation import check_lr as _check_lr
-
+from dlfoundations._validation import check_bool, check_dtype, check_floating_tensor, check_int, check_lr
 from dlfoundations.losses import mse_loss
 
 __all__ = [
@@ -50,52 +49,50 @@ class FitResult(NamedTuple):
 
 
 def _check_data(X: object, y: object | None = None) -> None:
-    if not isinstance(X, Tensor):
-        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    check_floating_tensor(X, "X")
     if X.ndim != 2:
         raise ValueError(f"expected X of shape (N, D), got {tuple(X.shape)}")
-    if not X.is_floating_point():
-        raise TypeError(f"X must have a floating dtype, got {X.dtype}")
     if y is None:
         return
-    if not isinstance(y, Tensor):
-        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    check_floating_tensor(y, "y")
     if y.ndim != 2 or y.shape[0] != X.shape[0]:
         raise ValueError(f"expected y of shape ({X.shape[0]}, O) to match X {tuple(X.shape)}, got {tuple(y.shape)}")
-    _check_same_kind(X, y, "y")
-
-
-def _check_same_kind(X: Tensor, value: Tensor, name: str) -> None:
     # No silent casts: mixed dtypes would make the result's dtype depend on the argument order.
-    if not value.is_floating_point():
-        raise TypeError(f"{name} must have a floating dtype, got {value.dtype}")
-    if value.dtype != X.dtype:
-        raise TypeError(f"{name} must have the dtype of X, {X.dtype}, got {value.dtype}")
-    if value.device != X.device:
-        raise ValueError(f"{name} must be on the device of X, {X.device}, got {value.device}")
+    check_dtype(y, "y", X.dtype, "X", X.device)
 
 
 def _check_params(X: Tensor, weight: object, bias: object, O: int | None = None) -> None:  # noqa: E741
-    for name, value in (("weight", weight), ("bias", bias)):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    O = weight.shape[0] if O is None and weight.ndim == 2 else O  # type: ignore[union-attr]  # noqa: E741
+    check_floating_tensor(weight, "weight")
+    check_floating_tensor(bias, "bias")
+    O = weight.shape[0] if O is None and weight.ndim == 2 else O  # noqa: E741
     D = X.shape[1]
-    if weight.ndim != 2 or weight.shape[1] != D or (O is not None and weight.shape[0] != O):  # type: ignore[union-attr]
+    if weight.ndim != 2 or weight.shape[1] != D or (O is not None and weight.shape[0] != O):
         expected = f"({'O' if O is None else O}, {D})"
-        raise ValueError(f"expected weight of shape {expected} for X {tuple(X.shape)}, got {tuple(weight.shape)}")  # type: ignore[union-attr]
-    if bias.shape != (weight.shape[0],):  # type: ignore[union-attr]
-        raise ValueError(f"expected bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}")  # type: ignore[union-attr]
-    _check_same_kind(X, weight, "weight")  # type: ignore[arg-type]
-    _check_same_kind(X, bias, "bias")  # type: ignore[arg-type]
+        raise ValueError(f"expected weight of shape {expected} for X {tuple(X.shape)}, got {tuple(weight.shape)}")
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"expected bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}")
+    check_dtype(weight, "weight", X.dtype, "X", X.device)
+    check_dtype(bias, "bias", X.dtype, "X", X.device)
 
 
-def _check_num_epochs(num_epochs: object) -> int:
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int):
-        raise TypeError(f"num_epochs must be an int, got {type(num_epochs).__name__}: {num_epochs!r}")
-    if num_epochs < 1:
-        raise ValueError(f"Invalid num_epochs: {num_epochs} (expected a positive int)")
-    return num_epochs
+def _check_model_args(X: object, weight: object, bias: object, y: object | None = None) -> None:
+    """Check the data (and targets) and the parameters of :func:`predict` and :func:`mse_gradients`."""
+    _check_data(X, y)
+    _check_params(X, weight, bias, None if y is None else y.shape[1])
+
+
+def _check_fit_args(X: object, y: object, lr: object, num_epochs: object, zero_grad: object = True) -> float:
+    """Check the arguments of the two gradient-descent fits; return ``lr`` as a float."""
+    _check_data(X, y)
+    check_int(num_epochs, "num_epochs", 1)
+    check_bool(zero_grad, "zero_grad")
+    return check_lr(lr)
+
+
+def _check_least_squares_args(X: object, y: object) -> None:
+    _check_data(X, y)
+    if X.dtype not in (torch.float32, torch.float64):  # the SVD has no half-precision kernels
+        raise TypeError(f"least_squares needs X and y of dtype torch.float32 or torch.float64, got {X.dtype}")
 
 
 def _initial_params(X: Tensor, y: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -135,8 +132,7 @@ def predict(X: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 
     Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-model``.
     """
-    _check_data(X)
-    _check_params(X, weight, bias)
+    _check_model_args(X, weight, bias)
     return X @ weight.T + bias  # (N, D) @ (D, O) + (O,) -> (N, O)
 
 
@@ -176,8 +172,7 @@ def mse_gradients(X: Tensor, y: Tensor, weight: Tensor, bias: Tensor) -> tuple[T
 
     Book section: {ref}`chap-linear-regression`, equations ``eq-linreg-grad-w`` and ``eq-linreg-grad-b``.
     """
-    _check_data(X, y)
-    _check_params(X, weight, bias, y.shape[1])
+    _check_model_args(X, weight, bias, y)
     residual = X @ weight.T + bias - y  # (N, O): R = Y_hat - Y
     # dL/dY_hat = 2 R / (N O): the MSE averages over every element. Scaling R before the
     # product, as autograd does, keeps huge values and empty batches (N O = 0) like it.
@@ -231,9 +226,7 @@ def fit_gradient_descent(
 
     Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-gd``.
     """
-    _check_data(X, y)
-    lr = _check_lr(lr)
-    num_epochs = _check_num_epochs(num_epochs)
+    lr = _check_fit_args(X, y, lr, num_epochs)
     X, y = X.detach(), y.detach()  # constants of the fit: no graph through them, no .grad into the caller's
     weight, bias = _initial_params(X, y, weight, bias)
     losses = []
@@ -292,11 +285,7 @@ def fit_autograd(
 
     Book section: {ref}`chap-linear-regression`.
     """
-    _check_data(X, y)
-    lr = _check_lr(lr)
-    num_epochs = _check_num_epochs(num_epochs)
-    if not isinstance(zero_grad, bool):
-        raise TypeError(f"zero_grad must be a bool, got {type(zero_grad).__name__}")
+    lr = _check_fit_args(X, y, lr, num_epochs, zero_grad)
     X, y = X.detach(), y.detach()  # constants of the fit: no graph through them, no .grad into the caller's
     weight, bias = _initial_params(X, y, weight, bias)
     weight.requires_grad_(True)
@@ -362,9 +351,7 @@ def least_squares(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-normal``;
     Golub and Van Loan, *Matrix Computations*, ch. 5.5 (rank-deficient least squares).
     """
-    _check_data(X, y)
-    if X.dtype not in (torch.float32, torch.float64):  # the SVD has no half-precision kernels
-        raise TypeError(f"least_squares needs X and y of dtype torch.float32 or torch.float64, got {X.dtype}")
+    _check_least_squares_args(X, y)
     ones = torch.ones(X.shape[0], 1, dtype=X.dtype, device=X.device)  # (N, 1)
     X_tilde = torch.cat([X, ones], dim=1)  # (N, D + 1)
     finite = torch.isfinite(X_tilde).all()  # the SVD fails on NaN and gives zeros for inf

@@ -18,13 +18,13 @@ that keeps the weights of the best validation epoch.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from dlfoundations._validation import check_int as _check_int
+
+from dlfoundations._validation import check_bool, check_float, check_int, check_number
 
 __all__ = ["EarlyStopping", "History", "evaluate", "fit", "train_one_epoch"]
 
@@ -97,11 +97,9 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int | None, min_delta: float = 0.0, keep_best_state: bool = True) -> None:
-        if patience is not None:
-            _check_int(patience, "patience", 1)
-        self.patience = patience
-        self.min_delta = _check_min_delta(min_delta)
-        self.keep_best_state = _check_bool(keep_best_state, "keep_best_state")
+        self.patience = None if patience is None else check_int(patience, "patience", 1)
+        self.min_delta = check_float(min_delta, "min_delta", low=0.0)
+        self.keep_best_state = check_bool(keep_best_state, "keep_best_state")
         self.best_loss = math.inf
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
@@ -137,41 +135,48 @@ class EarlyStopping:
         return self.patience is not None and self.epochs_without_improvement >= self.patience
 
 
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}")
-    return value
-
-
-def _check_min_delta(min_delta: object) -> float:
-    if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
-        raise TypeError(f"min_delta must be a float, got {type(min_delta).__name__}: {min_delta!r}")
-    if not (math.isfinite(min_delta) and min_delta >= 0.0):
-        raise ValueError(f"Invalid min_delta: {min_delta} (expected a finite float >= 0)")
-    return float(min_delta)
-
-
 def _check_step_args(val_loss: object, model: object, epoch: object, needs_model: bool) -> float:
     if isinstance(val_loss, torch.Tensor) and val_loss.numel() == 1 and val_loss.is_floating_point():
         val_loss = val_loss.item()
-    if isinstance(val_loss, bool) or not isinstance(val_loss, numbers.Real):  # a NumPy float is fine
-        raise TypeError(f"val_loss must be a float, got {type(val_loss).__name__}: {val_loss!r}")
-    if needs_model and not isinstance(model, nn.Module):
+    val_loss = check_number(val_loss, "val_loss")  # a NumPy float is fine; NaN never improves
+    if needs_model:
+        _check_module(model)
+    check_int(epoch, "epoch", 0)
+    return val_loss
+
+
+def _check_module(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    _check_int(epoch, "epoch", 0)
-    return float(val_loss)
+    return model
 
 
 def _check_loop(model: object, loss_fn: object, optimizer: object = None, max_steps: object = None) -> None:
     """Check the arguments of train_one_epoch and evaluate (optimizer only for training)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _check_module(model)
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(y_hat, y), got {type(loss_fn).__name__}")
     if max_steps is not None:
-        _check_int(max_steps, "max_steps", 1)
+        check_int(max_steps, "max_steps", 1)
+
+
+def _check_fit_args(
+    model: object, optimizer: object, loss_fn: object, num_epochs: object, val_loader: object, patience: object,
+    min_delta: object, restore_best: object, max_steps: object, on_improvement: object,
+) -> None:
+    """Check the arguments of :func:`fit`; ``patience`` itself is checked by :class:`EarlyStopping`."""
+    _check_loop(model, loss_fn, optimizer, max_steps)
+    check_int(num_epochs, "num_epochs", 1)
+    check_float(min_delta, "min_delta", low=0.0)  # checked even without validation, where it is unused
+    check_bool(restore_best, "restore_best")
+    if patience is not None and val_loader is None:
+        raise ValueError("early stopping (patience) needs a val_loader, got val_loader=None")
+    if on_improvement is not None and not callable(on_improvement):
+        raise TypeError(f"on_improvement must be callable as on_improvement(epoch, val_loss), got {type(on_improvement).__name__}")
+    if on_improvement is not None and val_loader is None:
+        raise ValueError("on_improvement needs a val_loader, got val_loader=None")
 
 
 def _check_batch(batch: object) -> tuple[torch.Tensor, torch.Tensor]:
@@ -371,24 +376,8 @@ def fit(
     early stopping, algorithm 7.1; Prechelt (1998). Book chapter
     ``chap-training-loop``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable as loss_fn(y_hat, y), got {type(loss_fn).__name__}")
-    _check_int(num_epochs, "num_epochs", 1)
-    if max_steps is not None:
-        _check_int(max_steps, "max_steps", 1)
-    _check_min_delta(min_delta)  # checked even without validation, where it is unused
-    _check_bool(restore_best, "restore_best")
-    if patience is not None and val_loader is None:
-        raise ValueError("early stopping (patience) needs a val_loader, got val_loader=None")
-    if on_improvement is not None and not callable(on_improvement):
-        raise TypeError(f"on_improvement must be callable as on_improvement(epoch, val_loss), got {type(on_improvement).__name__}")
-    if on_improvement is not None and val_loader is None:
-        raise ValueError("on_improvement needs a val_loader, got val_loader=None")
-
+    _check_fit_args(model, optimizer, loss_fn, num_epochs, val_loader, patience, min_delta, restore_best, max_steps,
+                    on_improvement)
     history = History()
     # Without validation there is nothing to track; with it, a tracker with
     # patience=None records the best epoch (and its weights) but never stops.
