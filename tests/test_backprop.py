@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlfoundations import backprop
+from dlfoundations import activations, backprop
+from dlfoundations.activations import softmax
 from dlfoundations.backprop import (
     ACTIVATIONS,
     BackpropLoss,
@@ -14,14 +15,11 @@ from dlfoundations.backprop import (
     activation_derivative,
     activation_forward,
     backward,
-    cross_entropy_grad,
-    cross_entropy_loss,
     forward,
     init_params,
-    log_softmax,
-    softmax,
     train_gradient_descent,
 )
+from dlfoundations.losses import cross_entropy, cross_entropy_grad, log_softmax
 from dlfoundations.seed import make_generator
 
 
@@ -71,6 +69,20 @@ def test_activations_and_derivatives_equal_pytorch(activation):
     torch.testing.assert_close(activation_derivative(Z, activation), expected)
 
 
+def test_the_network_uses_the_packages_one_implementation_of_each_piece():
+    # One implementation per concept: backprop pairs the functions of dlfoundations.activations and
+    # takes its softmax, loss, loss gradient and accuracy from the modules that define them.
+    assert ACTIVATIONS == {
+        "sigmoid": (activations.sigmoid, activations.sigmoid_grad),
+        "tanh": (activations.tanh, activations.tanh_grad),
+        "relu": (activations.relu, activations.relu_grad),
+    }
+    assert backprop.softmax is activations.softmax
+    assert backprop.cross_entropy is cross_entropy and backprop.cross_entropy_grad is cross_entropy_grad
+    for removed in ("softmax", "log_softmax", "cross_entropy_loss", "cross_entropy_grad"):
+        assert removed not in backprop.__all__
+
+
 def test_activations_do_not_overflow():
     Z = torch.tensor([-1000.0, 0.0, 1000.0], dtype=torch.float64)
     torch.testing.assert_close(activation_forward(Z, "sigmoid"), torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64))
@@ -79,22 +91,23 @@ def test_activations_do_not_overflow():
 
 
 def test_softmax_log_softmax_and_loss_equal_pytorch():
+    # The pieces forward and backward use, row by row (dim=1) as the network uses them.
     g = make_generator(1)
     Z = torch.randn(12, 5, generator=g, dtype=torch.float64) * 4
     y = torch.randint(0, 5, (12,), generator=g)
-    torch.testing.assert_close(softmax(Z), torch.softmax(Z, dim=1))
-    torch.testing.assert_close(log_softmax(Z), torch.log_softmax(Z, dim=1))
-    torch.testing.assert_close(cross_entropy_loss(Z, y), F.cross_entropy(Z, y))
+    torch.testing.assert_close(softmax(Z, dim=1), torch.softmax(Z, dim=1))
+    torch.testing.assert_close(log_softmax(Z, dim=1), torch.log_softmax(Z, dim=1))
+    torch.testing.assert_close(cross_entropy(Z, y), F.cross_entropy(Z, y))
 
 
 def test_softmax_is_stable_for_huge_logits():
     Z = torch.tensor([[1000.0, 0.0], [-1000.0, -1001.0]], dtype=torch.float64)
     naive = torch.exp(Z) / torch.exp(Z).sum(dim=1, keepdim=True)
     assert torch.isnan(naive).any()  # the reason for subtracting the row max
-    torch.testing.assert_close(softmax(Z), torch.softmax(Z, dim=1))
+    torch.testing.assert_close(softmax(Z, dim=1), torch.softmax(Z, dim=1))
     y = torch.tensor([1, 1])
-    assert torch.isfinite(cross_entropy_loss(Z, y))
-    torch.testing.assert_close(cross_entropy_loss(Z, y), F.cross_entropy(Z, y))
+    assert torch.isfinite(cross_entropy(Z, y))
+    torch.testing.assert_close(cross_entropy(Z, y), F.cross_entropy(Z, y))
 
 
 def test_cross_entropy_grad_equals_autograd():
@@ -102,7 +115,7 @@ def test_cross_entropy_grad_equals_autograd():
     Z = torch.randn(9, 4, generator=g, dtype=torch.float64, requires_grad=True)
     y = torch.randint(0, 4, (9,), generator=g)
     (expected,) = torch.autograd.grad(F.cross_entropy(Z, y), Z)
-    torch.testing.assert_close(cross_entropy_grad(softmax(Z.detach()), y), expected)
+    torch.testing.assert_close(cross_entropy_grad(Z.detach(), y), expected)
 
 
 # ---------------------------------------------------------------- backward equals autograd
@@ -115,7 +128,7 @@ def test_backward_equals_autograd(activation, sizes):
     Y_hat, cache = forward(X, params, activation)
     grads = backward(cache, y, params, activation)
     loss, expected = autograd_grads(X, y, params, activation)
-    torch.testing.assert_close(cross_entropy_loss(cache["Z2"], y), loss)
+    torch.testing.assert_close(cross_entropy(cache["Z2"], y), loss)
     assert set(grads) == {"W1", "b1", "W2", "b2"}
     for name in grads:
         assert grads[name].shape == params[name].shape
@@ -157,9 +170,9 @@ def _caught(X, y, params, activation):
 def test_forgetting_one_over_n_is_caught(monkeypatch):
     X, y, params = make_problem(8, 3, 4, 3, seed=5)
 
-    def grad_without_mean(Y_hat, y):
-        Y = F.one_hot(y, Y_hat.shape[1]).to(Y_hat.dtype)
-        return Y_hat - Y  # bug: the 1/N of the mean is missing
+    def grad_without_mean(Z, y, reduction="mean"):
+        Y = F.one_hot(y, Z.shape[1]).to(Z.dtype)
+        return torch.softmax(Z, dim=1) - Y  # bug: the 1/N of the mean is missing
 
     monkeypatch.setattr(backprop, "cross_entropy_grad", grad_without_mean)
     assert _caught(X, y, params, "tanh")
@@ -285,11 +298,13 @@ def test_shape_mismatches_are_refused():
 def test_labels_are_checked():
     Z = torch.zeros(3, 2)
     with pytest.raises(ValueError, match=r"expected labels y in \[0, 1\] for K = 2 classes, got values in \[0, 2\]"):
-        cross_entropy_loss(Z, torch.tensor([0, 1, 2]))
+        accuracy(Z, torch.tensor([0, 1, 2]))
+    X, y, params = make_problem(3, 2, 2, 2, seed=0)
+    _, cache = forward(X, params)
     with pytest.raises(ValueError, match=r"got values in \[-1, 1\]"):
-        cross_entropy_grad(Z, torch.tensor([-1, 1, 0]))
+        backward(cache, torch.tensor([-1, 1, 0]), params)
     with pytest.raises(TypeError, match="integer class labels, got dtype torch.float32"):
-        cross_entropy_loss(Z, torch.tensor([0.0, 1.0, 1.0]))
+        backward(cache, torch.tensor([0.0, 1.0, 1.0]), params)
     with pytest.raises(TypeError, match="y must be a torch.Tensor of class labels, got list"):
         accuracy(Z, [0, 1, 1])
 

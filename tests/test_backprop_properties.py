@@ -1,6 +1,7 @@
 """Property-based tests for dlfoundations.backprop: the hand-written network against PyTorch at the edges.
 
-Activations, softmax, log-softmax and the loss are compared with ``torch.sigmoid``,
+Activations, softmax, log-softmax and the loss (the functions of ``activations`` and
+``losses`` that the network uses) are compared with ``torch.sigmoid``,
 ``torch.tanh``, ``torch.relu``, ``torch.softmax``, ``torch.log_softmax`` and
 ``F.cross_entropy`` on values that include 0 (ReLU's kink, the symmetric point of
 sigmoid and tanh), -0, tiny, ±max, NaN and ±inf; the hand-written gradients of the
@@ -19,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import DTYPES, assert_same, finite_tensors, tensors
 
+from dlfoundations.activations import softmax
 from dlfoundations.backprop import (
     ACTIVATIONS,
     BackpropLoss,
@@ -26,14 +28,11 @@ from dlfoundations.backprop import (
     activation_derivative,
     activation_forward,
     backward,
-    cross_entropy_grad,
-    cross_entropy_loss,
     forward,
     init_params,
-    log_softmax,
-    softmax,
     train_gradient_descent,
 )
+from dlfoundations.losses import cross_entropy, cross_entropy_grad, log_softmax
 
 TORCH_ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 NAMES = ("W1", "b1", "W2", "b2")
@@ -55,7 +54,10 @@ def test_activation_and_derivative_equal_torch_and_autograd(dtype, data, activat
     f = TORCH_ACTIVATIONS[activation]
     A = activation_forward(Z, activation)
     assert A.dtype == dtype and A.shape == Z.shape
-    assert_same(A, f(Z), rtol=4 * torch.finfo(dtype).eps, atol=0.0)  # relative: tiny values too
+    # Relative: tiny values too. The absolute floor is the smallest normal number: below float32's
+    # -88.72 torch.sigmoid has underflowed to 0 where the sigmoid of activations still returns e^z
+    # (a subnormal; see the Note of dlfoundations.activations.sigmoid).
+    assert_same(A, f(Z), rtol=4 * torch.finfo(dtype).eps, atol=torch.finfo(dtype).tiny)
     leaf = Z.clone().requires_grad_(True)
     (expected,) = torch.autograd.grad(f(leaf), leaf, torch.ones_like(Z))
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-15)
@@ -81,12 +83,12 @@ def test_softmax_log_softmax_and_loss_equal_torch(dtype, data):
     K = data.draw(st.integers(1, 4))
     Z = data.draw(tensors(dtype, shape=(N, K)))
     y = torch.tensor(data.draw(st.lists(st.integers(0, K - 1), min_size=N, max_size=N)), dtype=torch.int64)
-    assert_same(softmax(Z), torch.softmax(Z, dim=1), **_tol(dtype))
-    assert_same(log_softmax(Z), torch.log_softmax(Z, dim=1), **_tol(dtype))
-    assert_same(cross_entropy_loss(Z, y), F.cross_entropy(Z, y), **_tol(dtype))  # NaN for N = 0, as torch
+    assert_same(softmax(Z, dim=1), torch.softmax(Z, dim=1), **_tol(dtype))
+    assert_same(log_softmax(Z, dim=1), torch.log_softmax(Z, dim=1), **_tol(dtype))
+    assert_same(cross_entropy(Z, y), F.cross_entropy(Z, y), **_tol(dtype))  # NaN for N = 0, as torch
     leaf = Z.clone().requires_grad_(True)
     (expected,) = torch.autograd.grad(F.cross_entropy(leaf, y), leaf) if N else (torch.zeros_like(Z),)
-    assert_same(cross_entropy_grad(softmax(Z), y), expected, **_tol(dtype))
+    assert_same(cross_entropy_grad(Z, y), expected, **_tol(dtype))
 
 
 # ---------------------------------------------------------------- the network against autograd
@@ -121,7 +123,7 @@ def test_backward_equals_autograd_at_kinks_empty_and_single_batches(dtype, data,
     Y_hat, cache = forward(X, params, activation)
     loss, expected = _autograd(X, y, params, activation)
     scale = 1.0 + max(float(t.abs().max()) if t.numel() else 0.0 for t in (X, *params.values())) ** 2
-    assert_same(cross_entropy_loss(cache["Z2"], y), loss, **_tol(dtype, scale))
+    assert_same(cross_entropy(cache["Z2"], y), loss, **_tol(dtype, scale))
     grads = backward(cache, y, params, activation)
     for name in NAMES:
         assert grads[name].dtype == dtype and grads[name].shape == params[name].shape
@@ -139,7 +141,7 @@ def test_nan_and_inf_propagate_through_the_network_as_in_autograd(data, activati
     X, y, params = data.draw(networks(torch.float64, finite=False, max_N=3))
     Y_hat, cache = forward(X, params, activation)
     loss, expected = _autograd(X, y, params, activation)
-    assert_same(cross_entropy_loss(cache["Z2"], y), loss, rtol=1e-6, atol=1e-6)
+    assert_same(cross_entropy(cache["Z2"], y), loss, rtol=1e-6, atol=1e-6)
     grads = backward(cache, y, params, activation)
     for name in NAMES:
         assert torch.equal(grads[name].isnan(), expected[name].isnan()), name  # NaN exactly where autograd has it
@@ -200,7 +202,7 @@ def test_empty_batch_gives_nan_loss_and_zero_gradients_as_torch():
     X, y = torch.zeros(0, 3, dtype=torch.float64), torch.zeros(0, dtype=torch.int64)
     _, cache = forward(X, params)
     loss, expected = _autograd(X, y, params, "relu")
-    assert cross_entropy_loss(cache["Z2"], y).isnan() and loss.isnan()
+    assert cross_entropy(cache["Z2"], y).isnan() and loss.isnan()
     for name, grad in backward(cache, y, params).items():
         assert torch.equal(grad, torch.zeros_like(params[name])) and torch.equal(grad, expected[name])
 
@@ -244,9 +246,12 @@ def test_functions_record_nothing_for_autograd_as_documented():
     """Note in the docstrings: these run under no_grad (the gradients come from backward), so their
     outputs never require grad even when the input does."""
     Z = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
-    y = torch.tensor([0, 1, 1])
-    for out in (softmax(Z), log_softmax(Z), cross_entropy_loss(Z, y), activation_forward(Z, "tanh"),
-                activation_derivative(Z, "relu"), cross_entropy_grad(softmax(Z), y)):
+    params = init_params(2, 4, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    params = {k: v.requires_grad_(True) for k, v in params.items()}
+    Y_hat, cache = forward(Z, params, "tanh")
+    grads = backward(cache, torch.tensor([0, 1, 1]), params, "tanh")
+    computed = [v for k, v in cache.items() if k != "X"]  # the cache holds X itself, as given
+    for out in (activation_forward(Z, "tanh"), activation_derivative(Z, "relu"), Y_hat, *computed, *grads.values()):
         assert not out.requires_grad
 
 
@@ -264,11 +269,12 @@ _y = torch.tensor([0, 1, 0, 1])
         (lambda: forward(_X.float(), _P), TypeError, r"one dtype, got \['torch.float32', 'torch.float64'\]"),
         (lambda: forward(_X.long(), _P), TypeError, "X must have a floating dtype, got torch.int64"),
         (lambda: forward(_X, dict(_P, b2=_P["b2"].float())), TypeError, "torch.float32.*torch.float64"),
-        (lambda: softmax(torch.zeros(3)), ValueError, r"expected Z of shape \(N, K\) with K >= 1, got \(3,\)"),
-        (lambda: softmax(torch.zeros(3, 0)), ValueError, r"got \(3, 0\)"),
-        (lambda: log_softmax([[0.0]]), TypeError, "Z must be a torch.Tensor, got list"),
-        (lambda: cross_entropy_loss(torch.zeros(4, 2), _y.float()), TypeError, "integer class labels, got dtype torch.float32"),
-        (lambda: cross_entropy_loss(torch.zeros(4, 2), torch.tensor([True] * 4)), TypeError, "torch.bool"),
+        (lambda: accuracy(torch.zeros(3), _y), ValueError, r"expected Y_hat of shape \(N, K\) with K >= 1, got \(3,\)"),
+        (lambda: accuracy(torch.zeros(3, 0), _y), ValueError, r"got \(3, 0\)"),
+        (lambda: accuracy([[0.0]], _y), TypeError, "Y_hat must be a torch.Tensor, got list"),
+        (lambda: accuracy(torch.zeros(4, 2), _y.float()), TypeError, "integer class labels, got dtype torch.float32"),
+        (lambda: accuracy(torch.zeros(4, 2), torch.tensor([True] * 4)), TypeError, "torch.bool"),
+        (lambda: backward(forward(_X, _P)[1], _y.float(), _P), TypeError, "integer class labels, got dtype torch.float32"),
         (lambda: activation_forward(torch.zeros(2, dtype=torch.int64), "relu"), TypeError, "floating dtype, got torch.int64"),
         (lambda: activation_derivative(torch.zeros(2), "softplus"), ValueError, "Unknown activation 'softplus'"),
         (lambda: accuracy(torch.zeros(0, 2), torch.zeros(0, dtype=torch.int64)), ValueError, r"at least one example"),

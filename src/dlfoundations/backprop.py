@@ -1,6 +1,6 @@
 r"""Backpropagation from scratch for a two-layer network, with no autograd.
 
-The network is batch-first, as in :class:`torch.nn.Linear`:
+The network is batch-first, as in ``torch.nn.Linear``:
 
 .. math::
     Z_1 = X W_1^\top + \mathbf b_1,\quad A_1 = f(Z_1),\quad
@@ -11,12 +11,20 @@ of shape ``(N, K)``, trained on the mean cross-entropy. :func:`forward` keeps
 the intermediates in a cache, :func:`backward` turns them into the gradients by
 the chain rule, layer by layer from the loss back to the input, and
 :func:`train_gradient_descent` uses both for full-batch gradient descent. Every
-function here is plain tensor arithmetic run under :func:`torch.no_grad`:
+function here is plain tensor arithmetic run under ``torch.no_grad()``:
 nothing is recorded for autograd. :class:`BackpropLoss` wraps the hand-written
-backward in a :class:`torch.autograd.Function` so that
-:func:`torch.autograd.gradcheck` can test it.
+backward in a ``torch.autograd.Function`` so that
+``torch.autograd.gradcheck`` can test it.
 
-Book section: {ref}`chap-backprop`.
+The pieces are the package's own, each implemented once: the activations and
+their derivatives come from :mod:`dlfoundations.activations`, the softmax from
+:func:`dlfoundations.activations.softmax`, the loss and its gradient with
+respect to the logits from :func:`dlfoundations.losses.cross_entropy` and
+:func:`dlfoundations.losses.cross_entropy_grad`, and the accuracy from
+:func:`dlfoundations.metrics.accuracy`. This module adds the layers, the chain
+rule that connects them, and the training loop.
+
+Book section: :ref:`chap-backprop`.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 from dlfoundations._validation import check_lr as _check_lr
+from dlfoundations.activations import relu, relu_grad, sigmoid, sigmoid_grad, softmax, tanh, tanh_grad
+from dlfoundations.losses import cross_entropy, cross_entropy_grad
+from dlfoundations.metrics import accuracy as _label_accuracy
 
 __all__ = [
     "ACTIVATIONS",
@@ -37,57 +48,19 @@ __all__ = [
     "activation_derivative",
     "activation_forward",
     "backward",
-    "cross_entropy_grad",
-    "cross_entropy_loss",
     "forward",
     "init_params",
-    "log_softmax",
-    "softmax",
     "train_gradient_descent",
 ]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 CACHE_KEYS = ("X", "Z1", "A1", "Z2", "Y_hat")
 
-
-# ---------------------------------------------------------------- activations: f and f'
-
-
-def _sigmoid(Z: Tensor) -> Tensor:
-    # For Z -> -inf, exp(-Z) overflows to inf and 1 / inf = 0: the right limit, no NaN.
-    return 1.0 / (1.0 + torch.exp(-Z))
-
-
-def _sigmoid_prime(Z: Tensor) -> Tensor:
-    s = _sigmoid(Z)
-    return s * (1.0 - s)  # sigma'(z) = sigma(z) (1 - sigma(z))
-
-
-def _tanh(Z: Tensor) -> Tensor:
-    # tanh(z) = 2 sigma(2z) - 1 = sign(z) (1 - e^{-2|z|}) / (1 + e^{-2|z|}): never inf / inf, and with
-    # expm1(u) = e^u - 1 exact for tiny z, where 2 sigma(2z) - 1 would round tanh(1e-10) to 0.
-    E = torch.expm1(-2.0 * Z.abs())  # e^{-2|z|} - 1, in [-1, 0]
-    return torch.copysign(-E / (E + 2.0), Z)
-
-
-def _tanh_prime(Z: Tensor) -> Tensor:
-    return 1.0 - _tanh(Z) ** 2  # tanh'(z) = 1 - tanh(z)^2
-
-
-def _relu(Z: Tensor) -> Tensor:
-    return torch.where(Z < 0, torch.zeros_like(Z), Z)  # max(z, 0), but NaN stays NaN, as torch.relu
-
-
-def _relu_prime(Z: Tensor) -> Tensor:
-    # 1 for z > 0, 0 for z < 0; at the kink z = 0 we take 0, as PyTorch does (and 1 at NaN, as its backward).
-    return 1.0 - (Z <= 0).to(Z.dtype)
-
-
-#: The hidden activations: name -> (f, f').
+#: The hidden activations: name -> (f, f'), the functions of dlfoundations.activations.
 ACTIVATIONS: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
-    "sigmoid": (_sigmoid, _sigmoid_prime),
-    "tanh": (_tanh, _tanh_prime),
-    "relu": (_relu, _relu_prime),
+    "sigmoid": (sigmoid, sigmoid_grad),
+    "tanh": (tanh, tanh_grad),
+    "relu": (relu, relu_grad),
 }
 
 
@@ -176,15 +149,91 @@ def _check_positive_int(value: object, name: str) -> int:
     return value
 
 
+def _check_activation_input(Z: object, activation: object) -> None:
+    """The checks of :func:`activation_forward` and :func:`activation_derivative`."""
+    _check_activation(activation)
+    _check_float_tensor(Z, "Z")
+
+
+def _check_network(X: object, params: object, activation: object) -> None:
+    """The checks of :func:`forward`: ``X`` and the parameters fit together, and ``activation`` is known."""
+    X = _check_X(X)
+    _check_params(params, X)
+    _check_activation(activation)
+
+
+def _check_backward(cache: object, y: object, params: object, activation: object) -> Tensor:
+    """The checks of :func:`backward`; return the labels ``y`` as int64."""
+    cache = _check_cache(cache)
+    X = _check_X(cache["X"])
+    _, _, K = _check_params(params, X)
+    _check_activation(activation)
+    return _check_labels(y, X.shape[0], K)
+
+
+def _check_loss(X: object, y: object, params: object, activation: object) -> Tensor:
+    """The checks of :class:`BackpropLoss`: those of :func:`forward`, and the labels; return ``y`` as int64."""
+    _check_network(X, params, activation)
+    return _check_labels(y, X.shape[0], params["W2"].shape[0])  # type: ignore[union-attr, index]
+
+
+def _check_accuracy(Y_hat: object, y: object) -> Tensor:
+    """The checks of :func:`accuracy`; return the labels ``y`` as int64."""
+    Y_hat = _check_logits(Y_hat, "Y_hat")
+    if Y_hat.shape[0] == 0:
+        raise ValueError("expected at least one example, got Y_hat of shape (0, K)")
+    return _check_labels(y, *Y_hat.shape)
+
+
+def _check_init(
+    in_features: object, hidden_size: object, out_features: object, generator: object, dtype: object
+) -> tuple[int, int, int]:
+    """The checks of :func:`init_params`; return ``(D, H, K)``."""
+    D = _check_positive_int(in_features, "in_features")
+    H = _check_positive_int(hidden_size, "hidden_size")
+    K = _check_positive_int(out_features, "out_features")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    return D, H, K
+
+
+def _check_training(
+    X: object, y: object, params: object, lr: object, num_epochs: object, activation: object,
+    X_val: object, y_val: object,
+) -> tuple[Tensor, Tensor | None, float]:
+    """The checks of :func:`train_gradient_descent`; return ``y`` and ``y_val`` as int64, and ``lr`` as a float."""
+    X = _check_X(X)
+    _, _, K = _check_params(params, X)
+    y = _check_labels(y, X.shape[0], K)
+    if X.shape[0] == 0:
+        raise ValueError(f"expected at least one training example, got X of shape {tuple(X.shape)}")
+    lr = _check_lr(lr)
+    _check_positive_int(num_epochs, "num_epochs")
+    _check_activation(activation)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val, or neither")
+    if X_val is not None:
+        X_val = _check_X(X_val)
+        _check_params(params, X_val)
+        y_val = _check_labels(y_val, X_val.shape[0], K)
+        if X_val.shape[0] == 0:
+            raise ValueError(f"expected at least one validation example, got X_val of shape {tuple(X_val.shape)}")
+    return y, y_val, lr
+
+
 # ---------------------------------------------------------------- building blocks
 
 
 def activation_forward(Z: Tensor, activation: str) -> Tensor:
     r"""Apply the hidden activation element-wise: :math:`A = f(Z)`.
 
-    ``"sigmoid"``: :math:`\sigma(z) = 1 / (1 + e^{-z})`;
-    ``"tanh"``: :math:`\tanh z = 2\sigma(2z) - 1`;
-    ``"relu"``: :math:`\max(z, 0)`.
+    ``"sigmoid"``: :math:`\sigma(z) = 1 / (1 + e^{-z})`
+    (:func:`dlfoundations.activations.sigmoid`);
+    ``"tanh"``: :math:`\tanh z = (e^{z} - e^{-z}) / (e^{z} + e^{-z})`
+    (:func:`dlfoundations.activations.tanh`);
+    ``"relu"``: :math:`\max(z, 0)` (:func:`dlfoundations.activations.relu`).
 
     Args:
         Z (Tensor): pre-activations.
@@ -201,25 +250,31 @@ def activation_forward(Z: Tensor, activation: str) -> Tensor:
         ValueError: ``Unknown activation 'gelu', expected one of (...)``.
 
     Note:
-        Runs under :func:`torch.no_grad`, unlike ``torch.tanh``: the output never
+        Runs under ``torch.no_grad()``, unlike ``torch.tanh``: the output never
         requires grad, even for an input that does; the gradients of this
         module come from :func:`backward` (or :class:`BackpropLoss`).
         NaN and :math:`\pm\infty` give what PyTorch's functions give (``relu(nan)``
-        is NaN), and tanh is computed with ``expm1`` so that it keeps full
-        relative precision for tiny :math:`z`.
+        is NaN), and tanh keeps full relative precision for tiny :math:`z`
+        (see :func:`dlfoundations.activations.tanh`); the sigmoid differs from
+        ``torch.sigmoid`` only below float32's underflow threshold (see
+        :func:`dlfoundations.activations.sigmoid`).
 
-    Book section: {ref}`chap-backprop`, equation ``eq-backprop-activations``.
+    Book section: :ref:`chap-backprop`, equation :eq:`eq-backprop-activations`.
     """
-    f, _ = ACTIVATIONS[_check_activation(activation)]
+    _check_activation_input(Z, activation)
+    f, _ = ACTIVATIONS[activation]
     with torch.no_grad():
-        return f(_check_float_tensor(Z, "Z"))
+        return f(Z)
 
 
 def activation_derivative(Z: Tensor, activation: str) -> Tensor:
     r"""The derivative of the hidden activation, element-wise: :math:`f'(Z)`.
 
     ``"sigmoid"``: :math:`\sigma(z)(1 - \sigma(z))`; ``"tanh"``:
-    :math:`1 - \tanh^2 z`; ``"relu"``: :math:`1` if :math:`z > 0` else :math:`0`.
+    :math:`1 - \tanh^2 z`; ``"relu"``: :math:`1` if :math:`z > 0` else :math:`0`
+    (:func:`dlfoundations.activations.sigmoid_grad`,
+    :func:`dlfoundations.activations.tanh_grad`,
+    :func:`dlfoundations.activations.relu_grad`).
 
     Args:
         Z (Tensor): pre-activations (not the activations).
@@ -240,138 +295,14 @@ def activation_derivative(Z: Tensor, activation: str) -> Tensor:
         the ReLU derivative is 1, as in PyTorch's ReLU backward, which passes
         the gradient wherever :math:`z \le 0` is false. Each derivative
         equals what autograd gives through ``torch.sigmoid``, ``torch.tanh``
-        or ``torch.relu``; the function itself runs under :func:`torch.no_grad`.
+        or ``torch.relu``; the function itself runs under ``torch.no_grad()``.
 
-    Book section: {ref}`chap-backprop`, equation ``eq-backprop-activations``.
+    Book section: :ref:`chap-backprop`, equation :eq:`eq-backprop-activations`.
     """
-    _, f_prime = ACTIVATIONS[_check_activation(activation)]
+    _check_activation_input(Z, activation)
+    _, f_prime = ACTIVATIONS[activation]
     with torch.no_grad():
-        return f_prime(_check_float_tensor(Z, "Z"))
-
-
-def log_softmax(Z: Tensor) -> Tensor:
-    r"""Row-wise log-softmax, stably: :math:`\log \hat Y_{ik} = (Z_{ik} - m_i) - \log \sum_j e^{Z_{ij} - m_i}`, :math:`m_i = \max_j Z_{ij}`.
-
-    Subtracting the row maximum leaves the result unchanged (it cancels in the
-    ratio) but makes the largest exponent :math:`e^0 = 1`, so nothing overflows.
-
-    Args:
-        Z (Tensor): logits, one row per example.
-
-    Shape:
-        - Z: :math:`(N, K)`; Output: :math:`(N, K)`.
-
-    Returns:
-        Tensor: equal to ``torch.log_softmax(Z, dim=1)``.
-
-    Raises:
-        TypeError: if ``Z`` is not a floating tensor.
-        ValueError: if ``Z`` is not 2-D with at least one column.
-
-    Note:
-        Runs under :func:`torch.no_grad`, unlike ``torch.log_softmax``: the output never
-        requires grad, even for an input that does; the gradients of this
-        module come from :func:`backward` (or :class:`BackpropLoss`).
-
-    Book section: {ref}`chap-backprop`, equation ``eq-backprop-softmax``.
-    """
-    Z = _check_logits(Z)
-    with torch.no_grad():
-        shifted = Z - Z.max(dim=1, keepdim=True).values  # (N, K) - (N, 1): row max is now 0
-        return shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))  # (N, K)
-
-
-def softmax(Z: Tensor) -> Tensor:
-    r"""Row-wise softmax, stably: :math:`\hat Y_{ik} = e^{Z_{ik} - m_i} / \sum_j e^{Z_{ij} - m_i}`, :math:`m_i = \max_j Z_{ij}`.
-
-    Args:
-        Z (Tensor): logits, one row per example.
-
-    Shape:
-        - Z: :math:`(N, K)`; Output: :math:`(N, K)`, each row sums to 1.
-
-    Returns:
-        Tensor: equal to ``torch.softmax(Z, dim=1)``, finite even for huge logits.
-
-    Raises:
-        TypeError: if ``Z`` is not a floating tensor.
-        ValueError: if ``Z`` is not 2-D with at least one column.
-
-    Note:
-        Runs under :func:`torch.no_grad`, unlike ``torch.softmax``: the output never
-        requires grad, even for an input that does; the gradients of this
-        module come from :func:`backward` (or :class:`BackpropLoss`).
-
-    Book section: {ref}`chap-backprop`, equation ``eq-backprop-softmax``.
-    """
-    Z = _check_logits(Z)
-    with torch.no_grad():
-        exp = torch.exp(Z - Z.max(dim=1, keepdim=True).values)  # (N, K), every entry in (0, 1]
-        return exp / exp.sum(dim=1, keepdim=True)  # (N, K) / (N, 1)
-
-
-def cross_entropy_loss(Z: Tensor, y: Tensor) -> Tensor:
-    r"""Mean cross-entropy from logits: :math:`\mathcal L = -\frac{1}{N} \sum_i \sum_k Y_{ik} \log \hat Y_{ik} = -\frac{1}{N}\sum_i \log \hat Y_{i, y_i}`.
-
-    Computed with :func:`log_softmax`, never as ``log(softmax(Z))``, which
-    gives ``-inf`` once a probability underflows to 0.
-
-    Args:
-        Z (Tensor): logits :math:`Z_2`.
-        y (Tensor): integer class labels in ``[0, K - 1]`` (the one-hot
-            :math:`Y` has a 1 at column ``y[i]`` of row ``i``).
-
-    Shape:
-        - Z: :math:`(N, K)`, y: :math:`(N,)`; Output: a scalar.
-
-    Returns:
-        Tensor: equal to ``torch.nn.functional.cross_entropy(Z, y)``; NaN for an
-        empty batch (:math:`N = 0`), as there.
-
-    Raises:
-        TypeError: if ``Z`` is not floating or ``y`` not an integer tensor.
-        ValueError: if the shapes disagree (``expected y of shape (32,), got (32, 1)``)
-            or a label is out of range.
-
-    Note:
-        Runs under :func:`torch.no_grad`, unlike ``F.cross_entropy``: the output never
-        requires grad, even for an input that does; the gradients of this
-        module come from :func:`backward` (or :class:`BackpropLoss`).
-
-    Book section: {ref}`chap-backprop`, equation ``eq-backprop-loss``.
-    """
-    Z = _check_logits(Z)
-    N, K = Z.shape
-    y = _check_labels(y, N, K)
-    log_probs = log_softmax(Z)  # (N, K)
-    return -log_probs[torch.arange(N), y].mean()  # picks log Y_hat[i, y_i]: the one-hot sum
-
-
-def cross_entropy_grad(Y_hat: Tensor, y: Tensor) -> Tensor:
-    r"""Gradient of the mean cross-entropy with respect to the logits: :math:`\partial \mathcal L / \partial Z_2 = (\hat Y - Y) / N`.
-
-    Args:
-        Y_hat (Tensor): softmax probabilities.
-        y (Tensor): integer class labels in ``[0, K - 1]``.
-
-    Shape:
-        - Y_hat: :math:`(N, K)`, y: :math:`(N,)`; Output: :math:`(N, K)`.
-
-    Returns:
-        Tensor: :math:`(\hat Y - Y)/N` with one-hot :math:`Y`.
-
-    Raises:
-        TypeError: if ``Y_hat`` is not floating or ``y`` not an integer tensor.
-        ValueError: if the shapes disagree or a label is out of range.
-
-    Book section: {ref}`chap-backprop`, equation ``eq-backprop-dz2``.
-    """
-    Y_hat = _check_logits(Y_hat, "Y_hat")
-    N, K = Y_hat.shape
-    y = _check_labels(y, N, K)
-    with torch.no_grad():
-        Y = (y.unsqueeze(1) == torch.arange(K)).to(Y_hat.dtype)  # (N, 1) vs (K,) -> (N, K) one-hot targets
-        return (Y_hat - Y) / N  # (N, K): the 1/N comes from averaging the loss
+        return f_prime(Z)
 
 
 # ---------------------------------------------------------------- the network
@@ -387,7 +318,7 @@ def init_params(
 ) -> dict[str, Tensor]:
     r"""Draw the parameters of the two-layer network: :math:`W_\ell, \mathbf b_\ell \sim \mathcal U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})`.
 
-    The same distribution as :class:`torch.nn.Linear`'s default
+    The same distribution as ``torch.nn.Linear``'s default
     initialisation, drawn in the fixed order ``W1, b1, W2, b2`` from
     ``generator``, so one seed gives ``torch.equal`` parameters.
 
@@ -410,15 +341,9 @@ def init_params(
             ``torch.Generator`` or ``dtype`` is not floating.
         ValueError: if a size is not positive.
 
-    Reference: the bound of ``torch.nn.Linear.reset_parameters``; book section {ref}`chap-backprop`.
+    Reference: the bound of ``torch.nn.Linear.reset_parameters``; book section :ref:`chap-backprop`.
     """
-    D = _check_positive_int(in_features, "in_features")
-    H = _check_positive_int(hidden_size, "hidden_size")
-    K = _check_positive_int(out_features, "out_features")
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    D, H, K = _check_init(in_features, hidden_size, out_features, generator, dtype)
 
     def uniform(*shape: int, fan_in: int) -> Tensor:
         bound = 1.0 / math.sqrt(fan_in)
@@ -455,17 +380,16 @@ def forward(X: Tensor, params: dict[str, Tensor], activation: str = "relu") -> t
         ValueError: if shapes do not fit (expected and received shapes in the
             message) or ``activation`` is unknown.
 
-    Book section: {ref}`chap-backprop`, equations ``eq-backprop-z1`` to ``eq-backprop-yhat``.
+    Book section: :ref:`chap-backprop`, equations :eq:`eq-backprop-z1` to :eq:`eq-backprop-yhat`.
     """
-    X = _check_X(X)
-    _check_params(params, X)
-    f, _ = ACTIVATIONS[_check_activation(activation)]
+    _check_network(X, params, activation)
+    f, _ = ACTIVATIONS[activation]
     W1, b1, W2, b2 = (params[k] for k in PARAM_NAMES)
     with torch.no_grad():
         Z1 = X @ W1.T + b1  # (N, D) @ (D, H) + (H,) -> (N, H)
         A1 = f(Z1)  # (N, H)
         Z2 = A1 @ W2.T + b2  # (N, H) @ (H, K) + (K,) -> (N, K)
-        Y_hat = softmax(Z2)  # (N, K)
+        Y_hat = softmax(Z2, dim=1)  # (N, K): each row a distribution over the classes
     return Y_hat, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "Y_hat": Y_hat}
 
 
@@ -473,6 +397,9 @@ def backward(
     cache: dict[str, Tensor], y: Tensor, params: dict[str, Tensor], activation: str = "relu"
 ) -> dict[str, Tensor]:
     r"""Backward pass by the chain rule: :math:`\partial\mathcal L/\partial Z_2 = (\hat Y - Y)/N`, then back through each layer.
+
+    The first step is :func:`dlfoundations.losses.cross_entropy_grad` of the
+    cached logits ``Z2``; each later step is one line of the code.
 
     .. math::
         \Delta_2 = (\hat Y - Y)/N,\quad
@@ -494,7 +421,7 @@ def backward(
 
     Returns:
         dict[str, Tensor]: ``{"W1", "b1", "W2", "b2"}``, the gradient of the
-        mean cross-entropy :func:`cross_entropy_loss` with respect to each parameter.
+        mean cross-entropy :func:`dlfoundations.losses.cross_entropy` with respect to each parameter.
 
     Raises:
         TypeError: if an argument has the wrong type.
@@ -515,16 +442,14 @@ def backward(
 
     Reference: Rumelhart, Hinton & Williams (1986), *Learning representations
     by back-propagating errors*, eqs. 4-7 (there per example, with the squared
-    error); book section {ref}`chap-backprop`, equations ``eq-backprop-dz2`` to ``eq-backprop-db1``.
+    error); book section :ref:`chap-backprop`, equations :eq:`eq-backprop-dz2` to :eq:`eq-backprop-db1`.
     """
-    cache = _check_cache(cache)
-    X = _check_X(cache["X"])
-    _check_params(params, X)
-    _, f_prime = ACTIVATIONS[_check_activation(activation)]
-    Z1, A1 = cache["Z1"], cache["A1"]
+    y = _check_backward(cache, y, params, activation)
+    _, f_prime = ACTIVATIONS[activation]
+    X, Z1, A1, Z2 = (cache[k] for k in ("X", "Z1", "A1", "Z2"))
     W2 = params["W2"]
     with torch.no_grad():
-        dZ2 = cross_entropy_grad(cache["Y_hat"], y)  # (N, K)
+        dZ2 = cross_entropy_grad(Z2, y)  # (N, K): (Y_hat - Y) / N
         dW2 = dZ2.T @ A1  # (K, N) @ (N, H) -> (K, H)
         db2 = dZ2.sum(dim=0)  # (K,): b2 was added to every row
         dA1 = dZ2 @ W2  # (N, K) @ (K, H) -> (N, H)
@@ -539,7 +464,7 @@ class BackpropLoss(torch.autograd.Function):
 
     ``BackpropLoss.apply(X, y, W1, b1, W2, b2, activation)`` returns the mean
     cross-entropy :math:`\mathcal L` of :func:`forward`; calling
-    ``.backward()`` on it (or :func:`torch.autograd.gradcheck`) runs
+    ``.backward()`` on it (or ``torch.autograd.gradcheck``) runs
     :func:`backward` and scales its gradients by the incoming gradient. This
     lets PyTorch's own gradient checker test the hand-written backward.
     Gradients flow to the four parameters only, not to ``X`` or ``y``.
@@ -548,7 +473,11 @@ class BackpropLoss(torch.autograd.Function):
         - X: :math:`(N, D)`, y: :math:`(N,)`; parameters as in :func:`forward`.
         - Output: a scalar.
 
-    Book section: {ref}`chap-backprop`.
+    Raises:
+        TypeError: as :func:`forward` and :func:`backward`.
+        ValueError: as :func:`forward` and :func:`backward`.
+
+    Book section: :ref:`chap-backprop`.
     """
 
     @staticmethod
@@ -556,8 +485,9 @@ class BackpropLoss(torch.autograd.Function):
         ctx: Any, X: Tensor, y: Tensor, W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, activation: str
     ) -> Tensor:
         params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+        y = _check_loss(X, y, params, activation)
         _, cache = forward(X, params, activation)
-        loss = cross_entropy_loss(cache["Z2"], y)
+        loss = cross_entropy(cache["Z2"], y)  # the mean cross-entropy
         ctx.save_for_backward(X, y, W1, b1, W2, b2)
         ctx.activation = activation
         return loss
@@ -588,15 +518,14 @@ def accuracy(Y_hat: Tensor, y: Tensor) -> float:
         float: accuracy in :math:`[0, 1]`.
 
     Raises:
-        TypeError, ValueError: as :func:`cross_entropy_grad`; also if ``N = 0``.
+        TypeError: if ``Y_hat`` is not a floating tensor or ``y`` not an integer tensor.
+        ValueError: if the shapes disagree, a label is out of range, or ``N = 0``.
 
-    Book section: {ref}`chap-backprop`.
+    Book section: :ref:`chap-backprop`; the accuracy itself is
+    :func:`dlfoundations.metrics.accuracy` of the predicted labels.
     """
-    Y_hat = _check_logits(Y_hat, "Y_hat")
-    if Y_hat.shape[0] == 0:
-        raise ValueError("expected at least one example, got Y_hat of shape (0, K)")
-    y = _check_labels(y, *Y_hat.shape)
-    return (Y_hat.argmax(dim=1) == y).double().mean().item()
+    y = _check_accuracy(Y_hat, y)
+    return _label_accuracy(y, Y_hat.argmax(dim=1))  # predicted class: the largest score of each row
 
 
 class TrainResult(NamedTuple):
@@ -665,25 +594,9 @@ def train_gradient_descent(
             an empty ``X`` or ``X_val`` (no loss or accuracy to record);
             only one of ``X_val``, ``y_val`` given.
 
-    Book section: {ref}`sec-backprop-training`, equation ``eq-backprop-gd``.
+    Book section: :ref:`sec-backprop-training`, equation :eq:`eq-backprop-gd`.
     """
-    X = _check_X(X)
-    _, _, K = _check_params(params, X)
-    y = _check_labels(y, X.shape[0], K)
-    if X.shape[0] == 0:
-        raise ValueError(f"expected at least one training example, got X of shape {tuple(X.shape)}")
-    lr = _check_lr(lr)
-    num_epochs = _check_positive_int(num_epochs, "num_epochs")
-    activation = _check_activation(activation)
-    if (X_val is None) != (y_val is None):
-        raise ValueError("give both X_val and y_val, or neither")
-    if X_val is not None:
-        X_val = _check_X(X_val)
-        _check_params(params, X_val)
-        y_val = _check_labels(y_val, X_val.shape[0], K)
-        if X_val.shape[0] == 0:
-            raise ValueError(f"expected at least one validation example, got X_val of shape {tuple(X_val.shape)}")
-
+    y, y_val, lr = _check_training(X, y, params, lr, num_epochs, activation, X_val, y_val)
     params = {k: params[k].detach().clone() for k in PARAM_NAMES}
     history: dict[str, list[float]] = {"train_loss": [], "train_accuracy": []}
     if X_val is not None:
@@ -691,11 +604,11 @@ def train_gradient_descent(
     best: dict[str, object] = {"epoch": None, "params": None}
 
     def record(cache: dict[str, Tensor]) -> None:
-        history["train_loss"].append(cross_entropy_loss(cache["Z2"], y).item())
+        history["train_loss"].append(cross_entropy(cache["Z2"], y).item())
         history["train_accuracy"].append(accuracy(cache["Y_hat"], y))
         if X_val is not None:
             Y_hat_val, cache_val = forward(X_val, params, activation)
-            history["val_loss"].append(cross_entropy_loss(cache_val["Z2"], y_val).item())
+            history["val_loss"].append(cross_entropy(cache_val["Z2"], y_val).item())
             history["val_accuracy"].append(accuracy(Y_hat_val, y_val))
             if best["epoch"] is None or history["val_loss"][-1] < min(history["val_loss"][:-1]):
                 best.update(epoch=len(history["val_loss"]) - 1, params=dict(params))  # tensors are never modified in place
