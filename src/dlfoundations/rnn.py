@@ -23,11 +23,18 @@ Book chapter: {ref}`chap-rnn`.
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import Tensor, nn
-from dlfoundations._validation import check_int as _check_int, check_generator as _check_generator
+
+from dlfoundations._validation import (
+    check_bool,
+    check_dtype,
+    check_float,
+    check_floating_tensor,
+    check_generator,
+    check_int,
+)
 
 __all__ = [
     "LSTM",
@@ -45,13 +52,6 @@ __all__ = [
 # ---------------------------------------------------------------- validation
 
 
-def _check_tensor(value: object, name: str) -> Tensor:
-    if not isinstance(value, Tensor) or not value.dtype.is_floating_point:
-        kind = f"Tensor of dtype {value.dtype}" if isinstance(value, Tensor) else type(value).__name__
-        raise TypeError(f"{name} must be a floating Tensor, got {kind}")
-    return value
-
-
 def _check_shape(value: Tensor, name: str, expected: tuple[int | str, ...]) -> None:
     """Raise unless ``value`` has ``len(expected)`` dims whose int entries match (str entries are free)."""
     ok = value.ndim == len(expected) and all(
@@ -62,15 +62,6 @@ def _check_shape(value: Tensor, name: str, expected: tuple[int | str, ...]) -> N
         raise ValueError(f"expected {name} of shape ({shown}), got {tuple(value.shape)}")
 
 
-def _check_dtype(value: Tensor, name: str, dtype: torch.dtype, of: str, device: torch.device | None = None) -> None:
-    """Raise a ``TypeError`` naming both dtypes unless ``value`` has ``dtype`` (PyTorch's RNNs mix none),
-    and a ``ValueError`` naming both devices unless it is on ``device`` (if given)."""
-    if value.dtype != dtype:
-        raise TypeError(f"expected {name} of dtype {dtype} (the dtype of {of}), got {value.dtype}")
-    if device is not None and value.device != device:
-        raise ValueError(f"expected {name} on device {device} (the device of {of}), got {value.device}")
-
-
 def _describe(value: object) -> str:
     """Name what arrived: ``tuple of (Tensor, NoneType)``, ``Tensor``, ..."""
     if isinstance(value, (tuple, list)):
@@ -79,14 +70,15 @@ def _describe(value: object) -> str:
 
 
 def _check_cell_args(
-    x: object, h: object, weight_ih: object, weight_hh: object, bias_ih: object, bias_hh: object, gates: int
-) -> tuple[int, int]:
-    """Validate one cell step's tensors; return ``(N, H)``."""
-    x = _check_tensor(x, "x")
-    weight_ih = _check_tensor(weight_ih, "weight_ih")
-    weight_hh = _check_tensor(weight_hh, "weight_hh")
-    _check_dtype(weight_ih, "weight_ih", x.dtype, "x", x.device)
-    _check_dtype(weight_hh, "weight_hh", x.dtype, "x", x.device)
+    x: object, h: object, weight_ih: object, weight_hh: object, bias_ih: object, bias_hh: object, gates: int,
+    c: object = None,
+) -> None:
+    """Validate one cell step's tensors (and the LSTM's cell state ``c``, if ``gates=4``)."""
+    x = check_floating_tensor(x, "x")
+    weight_ih = check_floating_tensor(weight_ih, "weight_ih")
+    weight_hh = check_floating_tensor(weight_hh, "weight_hh")
+    check_dtype(weight_ih, "weight_ih", x.dtype, "x", x.device)
+    check_dtype(weight_hh, "weight_hh", x.dtype, "x", x.device)
     if weight_hh.ndim != 2 or weight_hh.shape[0] != gates * weight_hh.shape[1]:
         raise ValueError(f"expected weight_hh of shape ({gates}*H, H), got {tuple(weight_hh.shape)}")
     H = weight_hh.shape[1]
@@ -95,13 +87,15 @@ def _check_cell_args(
     D = weight_ih.shape[1]
     _check_shape(x, "x", ("N", D))
     N = x.shape[0]
-    _check_shape(_check_tensor(h, "h"), "h", (N, H))
-    _check_dtype(h, "h", x.dtype, "x", x.device)
+    _check_shape(check_floating_tensor(h, "h"), "h", (N, H))
+    check_dtype(h, "h", x.dtype, "x", x.device)
     for bias, name in ((bias_ih, "bias_ih"), (bias_hh, "bias_hh")):
         if bias is not None:
-            _check_shape(_check_tensor(bias, name), name, (gates * H,))
-            _check_dtype(bias, name, x.dtype, "x", x.device)
-    return N, H
+            _check_shape(check_floating_tensor(bias, name), name, (gates * H,))
+            check_dtype(bias, name, x.dtype, "x", x.device)
+    if gates == 4:
+        _check_shape(check_floating_tensor(c, "c"), "c", (N, H))
+        check_dtype(c, "c", x.dtype, "x", x.device)
 
 
 def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -202,9 +196,7 @@ def lstm_cell(
     :class:`torch.nn.LSTMCell`. Book section {ref}`sec-rnn-lstm`, equations
     ``eq-rnn-lstm-gates`` to ``eq-rnn-lstm-stacked``.
     """
-    N, H = _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
-    _check_shape(_check_tensor(c, "c"), "c", (N, H))
-    _check_dtype(c, "c", x.dtype, "x", x.device)
+    _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=4, c=c)
     # (N, D) @ (D, 4H) + (N, H) @ (H, 4H) -> (N, 4H); each bias joins its own product first, as in PyTorch
     gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
     i, f, g, o = gates.chunk(4, dim=1)  # four (N, H) blocks, in PyTorch's order i, f, g, o
@@ -217,40 +209,37 @@ def lstm_cell(
 # ---------------------------------------------------------------- modules
 
 
+def _check_module_args(input_size: object, hidden_size: object, bias: object, generator: object) -> tuple[int, int]:
+    """Check the constructor arguments of the cells and of :class:`LSTM`; return ``(D, H)``."""
+    D, H = check_int(input_size, "input_size", 1), check_int(hidden_size, "hidden_size", 1)
+    check_bool(bias, "bias")
+    check_generator(generator)
+    return D, H
+
+
 class _CellBase(nn.Module):
-    """Parameters and initialisation shared by :class:`RNNCell` and :class:`LSTMCell`."""
-
-    _gates = 1
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
-        super().__init__()
-        self.input_size = _check_int(input_size, "input_size", 1)
-        self.hidden_size = _check_int(hidden_size, "hidden_size", 1)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {type(bias).__name__}: {bias!r}")
-        G, H, D = self._gates, self.hidden_size, self.input_size
-        self.weight_ih = nn.Parameter(torch.empty(G * H, D))  # (G*H, D)
-        self.weight_hh = nn.Parameter(torch.empty(G * H, H))  # (G*H, H)
-        self.bias_ih = nn.Parameter(torch.empty(G * H)) if bias else None  # (G*H,)
-        self.bias_hh = nn.Parameter(torch.empty(G * H)) if bias else None  # (G*H,)
-        self.reset_parameters(_check_generator(generator))
-
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        r"""Draw every parameter from :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)`, in PyTorch's order."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():  # weight_ih, weight_hh, bias_ih, bias_hh: nn.RNNCell's order
-            nn.init.uniform_(p, -bound, bound, generator=generator)
+    """Plumbing shared by :class:`RNNCell` and :class:`LSTMCell`: checking inputs, zero states, the repr."""
 
     def _initial(self, x: object, hx: object, name: str) -> Tensor:
-        x = _check_tensor(x, "x")
+        """Check ``x`` (and the state ``hx``); return ``hx``, or zeros ``(N, H)`` if it is ``None``."""
+        x = check_floating_tensor(x, "x")
         _check_shape(x, "x", ("N", self.input_size))
-        _check_dtype(x, "x", self.weight_ih.dtype, "the cell's parameters", self.weight_ih.device)
+        check_dtype(x, "x", self.weight_ih.dtype, "the cell's parameters", self.weight_ih.device)
         if hx is None:
             return torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)  # (N, H)
-        hx = _check_tensor(hx, name)
+        hx = check_floating_tensor(hx, name)
         _check_shape(hx, name, (x.shape[0], self.hidden_size))
-        _check_dtype(hx, name, x.dtype, "x", x.device)
+        check_dtype(hx, name, x.dtype, "x", x.device)
         return hx
+
+    def _initial_pair(self, x: object, hx: object) -> tuple[Tensor, Tensor]:
+        """Check ``x`` and the pair ``hx = (h, c)``; return it, or two zero states if it is ``None``."""
+        if hx is None:
+            h = self._initial(x, None, "h")
+            return h, h
+        if not isinstance(hx, (tuple, list)) or len(hx) != 2 or any(v is None for v in hx):
+            raise TypeError(f"hx must be a pair (h, c) of tensors, got {_describe(hx)}")
+        return self._initial(x, hx[0], "h"), self._initial(x, hx[1], "c")
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
@@ -294,11 +283,25 @@ class RNNCell(_CellBase):
     Reference: Elman (1990). Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
     """
 
-    _gates = 1
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
+        super().__init__()
+        D, H = _check_module_args(input_size, hidden_size, bias, generator)
+        self.input_size, self.hidden_size = D, H
+        self.weight_ih = nn.Parameter(torch.empty(H, D))  # W_ih: (H, D)
+        self.weight_hh = nn.Parameter(torch.empty(H, H))  # W_hh: (H, H)
+        self.bias_ih = nn.Parameter(torch.empty(H)) if bias else None  # b_ih: (H,)
+        self.bias_hh = nn.Parameter(torch.empty(H)) if bias else None  # b_hh: (H,)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        r"""Draw every parameter from :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)`, as PyTorch's recurrent layers do."""
+        bound = 1.0 / math.sqrt(self.hidden_size)  # every parameter ~ U(-1/sqrt(H), 1/sqrt(H))
+        for p in self.parameters():  # weight_ih, weight_hh, bias_ih, bias_hh: PyTorch's order of draws
+            nn.init.uniform_(p, -bound, bound, generator=generator)
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
         """Return the next hidden state; see the class docstring."""
-        h = self._initial(x, hx, "hx")
+        h = self._initial(x, hx, "hx")  # checked, or zeros (N, H) at the first step
         return rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
 
 
@@ -336,16 +339,21 @@ class LSTMCell(_CellBase):
     section {ref}`sec-rnn-lstm`.
     """
 
-    _gates = 4
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
+        super().__init__()
+        D, H = _check_module_args(input_size, hidden_size, bias, generator)
+        self.input_size, self.hidden_size = D, H
+        self.weight_ih = nn.Parameter(torch.empty(4 * H, D))  # [W_ii; W_if; W_ig; W_io]: (4H, D)
+        self.weight_hh = nn.Parameter(torch.empty(4 * H, H))  # [W_hi; W_hf; W_hg; W_ho]: (4H, H)
+        self.bias_ih = nn.Parameter(torch.empty(4 * H)) if bias else None  # (4H,)
+        self.bias_hh = nn.Parameter(torch.empty(4 * H)) if bias else None  # (4H,)
+        self.reset_parameters(generator)
+
+    reset_parameters = RNNCell.reset_parameters  # the same U(-1/sqrt(H), 1/sqrt(H)) draws as nn.LSTMCell
 
     def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         """Return the next ``(h, c)``; see the class docstring."""
-        if hx is None:
-            h = c = self._initial(x, None, "h")
-        else:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2 or any(v is None for v in hx):
-                raise TypeError(f"hx must be a pair (h, c) of tensors, got {_describe(hx)}")
-            h, c = self._initial(x, hx[0], "h"), self._initial(x, hx[1], "c")
+        h, c = self._initial_pair(x, hx)  # checked, or zeros (N, H) at the first step
         return lstm_cell(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
 
 
@@ -398,32 +406,25 @@ class LSTM(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
         super().__init__()
-        self.input_size = _check_int(input_size, "input_size", 1)
-        self.hidden_size = _check_int(hidden_size, "hidden_size", 1)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {type(bias).__name__}: {bias!r}")
-        H, D = self.hidden_size, self.input_size
+        D, H = _check_module_args(input_size, hidden_size, bias, generator)
+        self.input_size, self.hidden_size = D, H
         self.weight_ih_l0 = nn.Parameter(torch.empty(4 * H, D))  # (4H, D)
         self.weight_hh_l0 = nn.Parameter(torch.empty(4 * H, H))  # (4H, H)
         self.bias_ih_l0 = nn.Parameter(torch.empty(4 * H)) if bias else None  # (4H,)
         self.bias_hh_l0 = nn.Parameter(torch.empty(4 * H)) if bias else None  # (4H,)
-        self.reset_parameters(_check_generator(generator))
+        self.reset_parameters(generator)
 
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        r"""Draw every parameter from :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)`, as ``nn.LSTM`` does."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound, generator=generator)
+    reset_parameters = RNNCell.reset_parameters  # the same U(-1/sqrt(H), 1/sqrt(H)) draws as nn.LSTM
 
     def _check_state(self, state: object, name: str, N: int, like: Tensor) -> Tensor:
-        state = _check_tensor(state, name)
+        state = check_floating_tensor(state, name)
         _check_shape(state, name, (1, N, self.hidden_size))
-        _check_dtype(state, name, like.dtype, "X", like.device)
+        check_dtype(state, name, like.dtype, "X", like.device)
         return state[0]  # (1, N, H) -> (N, H)
 
     def _initial_states(self, X: object, hx: object) -> tuple[Tensor, Tensor]:
         """Validate ``X`` and ``hx``; return ``(h_0, c_0)``, each ``(N, H)`` (zeros if ``hx`` is ``None``)."""
-        X = _check_tensor(X, "X")
+        X = check_floating_tensor(X, "X")
         if X.ndim != 3:
             raise ValueError(f"expected X of shape (N, T, {self.input_size}) (batch first), got {tuple(X.shape)}")
         N, T, D = X.shape
@@ -433,7 +434,7 @@ class LSTM(nn.Module):
             )
         if T == 0:
             raise ValueError(f"expected a sequence of at least one step, X of shape (N, T>=1, {D}), got {tuple(X.shape)}")
-        _check_dtype(X, "X", self.weight_ih_l0.dtype, "the LSTM's parameters", self.weight_ih_l0.device)
+        check_dtype(X, "X", self.weight_ih_l0.dtype, "the LSTM's parameters", self.weight_ih_l0.device)
         if hx is None:
             h = torch.zeros(N, self.hidden_size, dtype=X.dtype, device=X.device)  # (N, H)
             return h, h
@@ -505,18 +506,16 @@ class SequenceRegressor(nn.Module):
             raise ValueError(f"implementation must be 'torch' or 'book', got {implementation!r}")
         if implementation == "book" and cell != "lstm":
             raise ValueError("implementation='book' exists for cell='lstm' only, got cell='rnn'")
-        D = _check_int(input_size, "input_size", 1)
-        H = _check_int(hidden_size, "hidden_size", 1)
-        O = _check_int(out_features, "out_features", 1)  # noqa: E741 - the book's shape letter
-        generator = _check_generator(generator)
+        D = check_int(input_size, "input_size", 1)
+        H = check_int(hidden_size, "hidden_size", 1)
+        O = check_int(out_features, "out_features", 1)  # noqa: E741 - the book's shape letter
+        generator = check_generator(generator)
         self.cell, self.input_size, self.hidden_size = cell, D, H
         if implementation == "book":
             self.rnn = LSTM(D, H, generator=generator)
         else:
             self.rnn = (nn.LSTM if cell == "lstm" else nn.RNN)(D, H, batch_first=True)
-            bound = 1.0 / math.sqrt(H)
-            for p in self.rnn.parameters():  # nn.RNN/nn.LSTM's own init, from `generator`
-                nn.init.uniform_(p, -bound, bound, generator=generator)
+            RNNCell.reset_parameters(self.rnn, generator)  # nn.RNN/nn.LSTM's own init, drawn from `generator`
         self.head = nn.Linear(H, O)
         nn.init.kaiming_uniform_(self.head.weight, a=math.sqrt(5), generator=generator)
         nn.init.uniform_(self.head.bias, -1.0 / math.sqrt(H), 1.0 / math.sqrt(H), generator=generator)  # nn.Linear's init
@@ -527,12 +526,29 @@ class SequenceRegressor(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """Return ``y_hat`` of shape ``(N, O)`` for ``X`` of shape ``(N, T, D)``."""
-        X = _check_tensor(X, "X")
+        X = check_floating_tensor(X, "X")
         if X.ndim != 3 or X.shape[2] != self.input_size or X.shape[1] == 0:
             raise ValueError(f"expected X of shape (N, T>=1, {self.input_size}), got {tuple(X.shape)}")
-        _check_dtype(X, "X", self.head.weight.dtype, "the model's parameters")
+        check_dtype(X, "X", self.head.weight.dtype, "the model's parameters")
         output, _ = self.rnn(X)  # (N, T, H)
         return self.head(output[:, -1])  # (N, H) @ (H, O) -> (N, O)
+
+
+def _check_forget_bias_args(lstm: object, value: object) -> tuple[float, list[tuple[Tensor, Tensor]]]:
+    """Check the arguments of :func:`init_forget_bias_`; return ``value`` and the ``(bias_ih, bias_hh)`` pairs."""
+    if not isinstance(lstm, (LSTMCell, LSTM, nn.LSTMCell, nn.LSTM)):
+        raise TypeError(f"lstm must be an LSTMCell or LSTM (the book's or torch.nn's), got {type(lstm).__name__}")
+    value = check_float(value, "value")  # NumPy scalars too
+    if isinstance(lstm, nn.LSTM) and lstm.num_layers != 1:
+        raise ValueError(f"expected an nn.LSTM with num_layers=1, got num_layers={lstm.num_layers}")
+    if isinstance(lstm, (LSTM, nn.LSTM)):  # a bidirectional nn.LSTM has a second, reverse set
+        suffixes = ["_l0", "_l0_reverse"] if getattr(lstm, "bidirectional", False) else ["_l0"]
+    else:
+        suffixes = [""]
+    biases = [(getattr(lstm, "bias_ih" + suffix, None), getattr(lstm, "bias_hh" + suffix, None)) for suffix in suffixes]
+    if any(bias is None for pair in biases for bias in pair):
+        raise ValueError("expected an LSTM with biases (bias=True), got bias=False")
+    return value, biases
 
 
 def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
@@ -559,25 +575,11 @@ def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
     gate; Jozefowicz, Zaremba & Sutskever (2015), who measured the benefit of
     a bias of 1. Book section {ref}`sec-rnn-gradients`, equation ``eq-rnn-cell-path``.
     """
-    if not isinstance(lstm, (LSTMCell, LSTM, nn.LSTMCell, nn.LSTM)):
-        raise TypeError(f"lstm must be an LSTMCell or LSTM (the book's or torch.nn's), got {type(lstm).__name__}")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # NumPy scalars too
-        raise TypeError(f"value must be a float, got {type(value).__name__}: {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"value must be a finite float, got {value}")
-    if isinstance(lstm, nn.LSTM) and lstm.num_layers != 1:
-        raise ValueError(f"expected an nn.LSTM with num_layers=1, got num_layers={lstm.num_layers}")
-    if isinstance(lstm, (LSTM, nn.LSTM)):  # a bidirectional nn.LSTM has a second, reverse set
-        suffixes = ["_l0", "_l0_reverse"] if getattr(lstm, "bidirectional", False) else ["_l0"]
-    else:
-        suffixes = [""]
+    value, biases = _check_forget_bias_args(lstm, value)
     H = lstm.hidden_size
-    for suffix in suffixes:
-        bias_ih, bias_hh = getattr(lstm, "bias_ih" + suffix, None), getattr(lstm, "bias_hh" + suffix, None)
-        if bias_ih is None or bias_hh is None:
-            raise ValueError("expected an LSTM with biases (bias=True), got bias=False")
-        with torch.no_grad():  # rows H:2H of the stacked biases belong to the forget gate
-            bias_ih[H : 2 * H] = float(value)
+    for bias_ih, bias_hh in biases:  # one pair, two for a bidirectional nn.LSTM
+        with torch.no_grad():  # rows H:2H of the stacked biases (gate order i, f, g, o) belong to the forget gate
+            bias_ih[H : 2 * H] = value
             bias_hh[H : 2 * H] = 0.0
     return lstm
 
@@ -613,8 +615,7 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
 
     Book section: {ref}`sec-rnn-forecast`.
     """
-    context = _check_forecast_args(model, context)
-    M = _check_int(num_steps, "num_steps", 0)
+    context, M = _check_forecast_args(model, context, num_steps)
     was_training = model.training
     model.eval()
     window = context.detach().clone()  # (T,)
@@ -622,10 +623,7 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
     try:
         with torch.no_grad():
             for _ in range(M):
-                y_hat = model(window.view(1, -1, 1))  # (T,) -> (1, T, 1) -> (1, 1)
-                if not isinstance(y_hat, Tensor) or y_hat.shape != (1, 1):
-                    shape = tuple(y_hat.shape) if isinstance(y_hat, Tensor) else type(y_hat).__name__
-                    raise ValueError(f"expected the model to return shape (1, 1) per window, got {shape}")
+                y_hat = _check_prediction(model(window.view(1, -1, 1)))  # (T,) -> (1, T, 1) -> (1, 1)
                 predictions.append(y_hat[0])
                 window = torch.cat([window[1:], y_hat[0]])  # drop the oldest value, append the prediction: (T,)
     finally:
@@ -633,16 +631,33 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
     return torch.cat(predictions)  # (M,)
 
 
-def _check_forecast_args(model: object, context: object) -> Tensor:
+def _check_forecast_args(model: object, context: object, num_steps: object) -> tuple[Tensor, int]:
+    """Check the arguments of :func:`forecast`; return ``context`` and ``num_steps``."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    context = _check_tensor(context, "context")
+    context = check_floating_tensor(context, "context")
     if context.ndim != 1 or context.shape[0] == 0:
         raise ValueError(f"expected context of shape (T,) with T >= 1, got {tuple(context.shape)}")
     param = next(model.parameters(), None)
     if param is not None and param.dtype.is_floating_point:
-        _check_dtype(context, "context", param.dtype, "the model's parameters")
-    return context
+        check_dtype(context, "context", param.dtype, "the model's parameters")
+    return context, check_int(num_steps, "num_steps", 0)
+
+
+def _check_prediction(y_hat: object) -> Tensor:
+    if not isinstance(y_hat, Tensor) or y_hat.shape != (1, 1):
+        shape = tuple(y_hat.shape) if isinstance(y_hat, Tensor) else type(y_hat).__name__
+        raise ValueError(f"expected the model to return shape (1, 1) per window, got {shape}")
+    return y_hat
+
+
+def _check_hidden_grad_args(cell: object, X: object) -> None:
+    if not isinstance(cell, (RNNCell, LSTMCell)):
+        raise TypeError(f"cell must be an RNNCell or LSTMCell, got {type(cell).__name__}")
+    X = check_floating_tensor(X, "X")
+    if X.ndim != 3 or X.shape[2] != cell.input_size or X.shape[1] == 0:
+        raise ValueError(f"expected X of shape (N, T>=1, {cell.input_size}), got {tuple(X.shape)}")
+    check_dtype(X, "X", cell.weight_ih.dtype, "the cell's parameters")
 
 
 def hidden_grad_norms(cell: RNNCell | LSTMCell, X: Tensor) -> Tensor:
@@ -675,12 +690,7 @@ def hidden_grad_norms(cell: RNNCell | LSTMCell, X: Tensor) -> Tensor:
     Reference: Bengio, Simard & Frasconi (1994); Pascanu, Mikolov & Bengio
     (2013), equations (3)-(5). Book section {ref}`sec-rnn-gradients`, equation ``eq-rnn-bptt``.
     """
-    if not isinstance(cell, (RNNCell, LSTMCell)):
-        raise TypeError(f"cell must be an RNNCell or LSTMCell, got {type(cell).__name__}")
-    X = _check_tensor(X, "X")
-    if X.ndim != 3 or X.shape[2] != cell.input_size or X.shape[1] == 0:
-        raise ValueError(f"expected X of shape (N, T>=1, {cell.input_size}), got {tuple(X.shape)}")
-    _check_dtype(X, "X", cell.weight_ih.dtype, "the cell's parameters")
+    _check_hidden_grad_args(cell, X)
     N, T, _ = X.shape
     # zero states that require grad, so every h_t is in the graph even if the cell's weights are frozen
     h = torch.zeros(N, cell.hidden_size, dtype=X.dtype, device=X.device, requires_grad=True)  # (N, H)
