@@ -310,6 +310,57 @@ def test_digit_cnn_rejects_bad_input():
         DigitCNN(hidden_channels=(4, 8, 16))
 
 
+# The model tests of the transfer chapter's former TransferCNN, which DigitCNN replaced: its backbone
+# `features` ends in the flattened feature vector, its `head` is the last linear layer.
+
+
+@pytest.mark.parametrize("conv", ["im2col", "torch"])
+def test_digit_cnn_backbone_gives_feature_vectors_to_the_head(conv):
+    model = DigitCNN(num_classes=5, hidden_channels=(4, 8), conv=conv, generator=make_generator(0))
+    X = torch.randn(3, 1, 8, 8, generator=make_generator(0))
+    assert model.features(X).shape == (3, 8 * 16)
+    assert model.head.in_features == 8 * 16
+    assert model(X).shape == (3, 5)
+
+
+@pytest.mark.parametrize("conv", ["im2col", "torch"])
+def test_digit_cnn_generator_makes_weights_reproducible(conv):
+    a = DigitCNN(conv=conv, generator=make_generator(3))
+    b = DigitCNN(conv=conv, generator=make_generator(3))
+    c = DigitCNN(conv=conv, generator=make_generator(4))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.head.weight, c.head.weight)
+
+
+@pytest.mark.parametrize(
+    ("X", "error", "match"),
+    [
+        (torch.zeros(2, 64), ValueError, r"expected X of shape \(N, 1, 8, 8\), got \(2, 64\)"),
+        (torch.zeros(2, 3, 8, 8), ValueError, r"got \(2, 3, 8, 8\)"),
+        (torch.zeros(2, 1, 8, 8, dtype=torch.int64), TypeError, "floating"),
+        ([[0.0]], TypeError, "got list"),
+    ],
+)
+@pytest.mark.parametrize("conv", ["im2col", "torch"])
+def test_digit_cnn_rejects_bad_input_naming_the_shape(X, error, match, conv):
+    with pytest.raises(error, match=match):
+        DigitCNN(conv=conv)(X)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"num_classes": 0}, ValueError, r"Invalid num_classes: 0 \(expected >= 1\)"),
+        ({"num_classes": 2.0}, TypeError, "num_classes must be an int"),
+        ({"hidden_channels": (4,)}, ValueError, "length 2"),
+        ({"generator": 0}, TypeError, "generator must be a torch.Generator"),
+    ],
+)
+def test_digit_cnn_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DigitCNN(**kwargs)
+
+
 def test_true_convolution_is_cross_correlation_with_rotated_kernel_and_full_padding():
     # eq-cnn-true-conv: (X * W)[i, j] = sum_{p,q} X[i - p, j - q] W[p, q] equals the
     # cross-correlation with the kernel rotated by a half turn and padding F - 1, index for index.

@@ -448,3 +448,34 @@ def test_layers_reject_another_dtype_naming_both(model):
         model(torch.zeros(2, 1, 8, 8, dtype=torch.float64))
     assert model.double()(torch.zeros(2, 1, 8, 8, dtype=torch.float64)).dtype == torch.float64
     assert model(torch.zeros(0, 1, 8, 8, dtype=torch.float64)).shape[0] == 0  # an empty batch
+
+
+# ---------------------------------------------------------------- DigitCNN (also the transfer chapter's model)
+
+
+@settings(max_examples=30)  # each example builds a model: fewer suffice
+@given(seed=st.integers(0, 2**31 - 1), num_classes=st.integers(1, 12), c1=st.integers(1, 4), c2=st.integers(1, 4),
+       conv=st.sampled_from(["im2col", "torch"]))
+def test_digit_cnn_generator_draws_as_torch_does(seed, num_classes, c1, c2, conv):
+    # A generator seeded s gives the weights PyTorch draws right after torch.manual_seed(s), with either
+    # convolution; without a generator the layers draw from the global generator as PyTorch's layers do.
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        ref = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.Conv2d(c1, c2, 3, padding=1), nn.Linear(16 * c2, num_classes))
+        torch.manual_seed(seed)
+        unseeded = DigitCNN(hidden_channels=(c1, c2), num_classes=num_classes, conv=conv)
+    ours = DigitCNN(hidden_channels=(c1, c2), num_classes=num_classes, conv=conv,
+                    generator=torch.Generator().manual_seed(seed))
+    assert len(list(ours.parameters())) == len(list(ref.parameters())) == len(list(unseeded.parameters())) == 6
+    for (name, p), q, u in zip(ours.named_parameters(), ref.parameters(), unseeded.parameters()):
+        assert torch.equal(p, q) and torch.equal(u, q), name
+    assert ours.head.in_features == 16 * c2
+    assert ours(torch.zeros(0, 1, 8, 8)).shape == (0, num_classes)  # an empty batch
+
+
+@pytest.mark.parametrize(("model_dtype", "x_dtype"), [(torch.float32, torch.float64), (torch.float64, torch.float32),
+                                                       (torch.float32, torch.float16)])
+def test_digit_cnn_rejects_another_dtype_naming_both(model_dtype, x_dtype):
+    model = DigitCNN(num_classes=3, hidden_channels=(2, 3), conv="torch").to(model_dtype)
+    with pytest.raises(TypeError, match=rf"expected X of dtype {model_dtype} \(the model's weights\), got {x_dtype}"):
+        model(torch.zeros(1, 1, 8, 8, dtype=x_dtype))

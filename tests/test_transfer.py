@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch import nn
 
+from dlfoundations.conv import DigitCNN
 from dlfoundations.seed import make_generator
 from dlfoundations.transfer import (
-    TransferCNN,
     count_trainable,
     few_label_subset,
     freeze,
@@ -28,52 +28,8 @@ def _train_steps(model, optimizer, num_steps=5, seed=0):
         optimizer.step()
 
 
-def test_cnn_shapes_and_feature_size():
-    model = TransferCNN(num_classes=5, hidden_channels=(4, 8), generator=make_generator(0))
-    X = _images(3)
-    assert model.features(X).shape == (3, 8 * 16)
-    assert model.head.in_features == 8 * 16
-    assert model(X).shape == (3, 5)
-
-
-def test_cnn_generator_makes_weights_reproducible():
-    a = TransferCNN(generator=make_generator(3))
-    b = TransferCNN(generator=make_generator(3))
-    c = TransferCNN(generator=make_generator(4))
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
-    assert not torch.equal(a.head.weight, c.head.weight)
-
-
-@pytest.mark.parametrize(
-    ("X", "error", "match"),
-    [
-        (torch.zeros(2, 64), ValueError, r"expected X of shape \(N, 1, 8, 8\), got \(2, 64\)"),
-        (torch.zeros(2, 3, 8, 8), ValueError, r"got \(2, 3, 8, 8\)"),
-        (torch.zeros(2, 1, 8, 8, dtype=torch.int64), TypeError, "floating"),
-        ([[0.0]], TypeError, "got list"),
-    ],
-)
-def test_cnn_rejects_bad_input(X, error, match):
-    with pytest.raises(error, match=match):
-        TransferCNN()(X)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"num_classes": 0}, ValueError, r"Invalid num_classes: 0 \(expected >= 1\)"),
-        ({"num_classes": 2.0}, TypeError, "num_classes must be an int"),
-        ({"hidden_channels": (4,)}, ValueError, "length 2"),
-        ({"generator": 0}, TypeError, "generator must be a torch.Generator"),
-    ],
-)
-def test_cnn_rejects_bad_arguments(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        TransferCNN(**kwargs)
-
-
 def test_frozen_backbone_does_not_move_while_head_does():
-    model = TransferCNN(num_classes=3, hidden_channels=(4, 8), generator=make_generator(0))
+    model = DigitCNN(conv="torch", num_classes=3, hidden_channels=(4, 8), generator=make_generator(0))
     freeze(model.features)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     # Hand the optimizer *every* parameter, momentum and weight decay included:
@@ -89,7 +45,7 @@ def test_frozen_backbone_does_not_move_while_head_does():
 
 
 def test_eval_mode_does_not_freeze():
-    model = TransferCNN(num_classes=3, hidden_channels=(4, 8), generator=make_generator(0))
+    model = DigitCNN(conv="torch", num_classes=3, hidden_channels=(4, 8), generator=make_generator(0))
     model.eval()
     before = model.features[0].weight.detach().clone()
     _train_steps(model, torch.optim.SGD(model.parameters(), lr=0.1), num_steps=2)
@@ -97,7 +53,7 @@ def test_eval_mode_does_not_freeze():
 
 
 def test_freeze_unfreeze_and_count_trainable():
-    model = TransferCNN(num_classes=5, hidden_channels=(4, 8))
+    model = DigitCNN(conv="torch", num_classes=5, hidden_channels=(4, 8))
     total = sum(p.numel() for p in model.parameters())
     assert count_trainable(model) == (total, total)
     assert freeze(model.features) is model.features
@@ -108,7 +64,7 @@ def test_freeze_unfreeze_and_count_trainable():
 
 
 def test_replace_head_output_shape_and_keeps_backbone():
-    model = TransferCNN(num_classes=5, hidden_channels=(4, 8), generator=make_generator(0))
+    model = DigitCNN(conv="torch", num_classes=5, hidden_channels=(4, 8), generator=make_generator(0))
     freeze(model.features)
     old_features = [p.detach().clone() for p in model.features.parameters()]
     assert replace_head(model, 7, generator=make_generator(1)) is model
@@ -116,7 +72,7 @@ def test_replace_head_output_shape_and_keeps_backbone():
     assert model.head.in_features == 8 * 16
     assert all(p.requires_grad for p in model.head.parameters())
     assert all(torch.equal(p, q) for p, q in zip(model.features.parameters(), old_features))
-    again = replace_head(TransferCNN(num_classes=5, hidden_channels=(4, 8)), 7, generator=make_generator(1))
+    again = replace_head(DigitCNN(conv="torch", num_classes=5, hidden_channels=(4, 8)), 7, generator=make_generator(1))
     assert torch.equal(again.head.weight, model.head.weight)
 
 
@@ -124,11 +80,11 @@ def test_replace_head_rejects_bad_input():
     with pytest.raises(TypeError, match=r"model.head to be an nn.Linear, got NoneType"):
         replace_head(nn.Linear(2, 2), 3)
     with pytest.raises(ValueError, match=r"Invalid num_classes: 0 \(expected >= 1\)"):
-        replace_head(TransferCNN(), 0)
+        replace_head(DigitCNN(conv="torch"), 0)
 
 
 def test_param_groups_lrs_and_exact_cover():
-    model = TransferCNN(num_classes=5, hidden_channels=(4, 8))
+    model = DigitCNN(conv="torch", num_classes=5, hidden_channels=(4, 8))
     optimizer = torch.optim.Adam(param_groups(model, backbone_lr=1e-4, head_lr=1e-2))
     assert [g["lr"] for g in optimizer.param_groups] == [1e-4, 1e-2]
     ids = [id(p) for g in optimizer.param_groups for p in g["params"]]
@@ -138,7 +94,7 @@ def test_param_groups_lrs_and_exact_cover():
 
 
 def test_param_groups_leave_out_frozen_parameters():
-    model = TransferCNN(num_classes=5, hidden_channels=(4, 8))
+    model = DigitCNN(conv="torch", num_classes=5, hidden_channels=(4, 8))
     freeze(model.features)
     groups = param_groups(model, 1e-4, 1e-2)
     assert len(groups) == 1 and groups[0]["lr"] == 1e-2
@@ -159,7 +115,7 @@ def test_param_groups_leave_out_frozen_parameters():
     ],
 )
 def test_param_groups_rejects_bad_input(model, backbone_lr, head_lr, error, match):
-    model = TransferCNN(hidden_channels=(2, 2)) if model == "cnn" else model
+    model = DigitCNN(conv="torch", hidden_channels=(2, 2)) if model == "cnn" else model
     with pytest.raises(error, match=match):
         param_groups(model, backbone_lr, head_lr)
 

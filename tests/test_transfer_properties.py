@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from torch import nn
 
+from dlfoundations.conv import DigitCNN
 from dlfoundations.transfer import (
-    TransferCNN,
     count_trainable,
     few_label_subset,
     freeze,
@@ -44,7 +44,7 @@ def labels(draw, min_size: int = 0, max_size: int = 30):
 
 
 def _small_model(dtype=torch.float32, seed=0):
-    return TransferCNN(num_classes=3, hidden_channels=(2, 3), generator=torch.Generator().manual_seed(seed)).to(dtype)
+    return DigitCNN(conv="torch", num_classes=3, hidden_channels=(2, 3), generator=torch.Generator().manual_seed(seed)).to(dtype)
 
 
 # ---------------------------------------------------------------- data helpers
@@ -205,20 +205,6 @@ def test_module_helpers_reject_non_modules(fn):
 # ---------------------------------------------------------------- model and heads
 
 
-@settings(max_examples=30)  # each example builds a model: fewer suffice
-@given(seed=st.integers(0, 2**31 - 1), num_classes=st.integers(1, 12), c1=st.integers(1, 4), c2=st.integers(1, 4))
-def test_transfer_cnn_generator_draws_as_torch_does(seed, num_classes, c1, c2):
-    # A generator seeded s gives the weights PyTorch draws right after torch.manual_seed(s).
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        ref = TransferCNN(num_classes, (c1, c2))
-    ours = TransferCNN(num_classes, (c1, c2), generator=torch.Generator().manual_seed(seed))
-    for (name, p), q in zip(ours.named_parameters(), ref.parameters()):
-        assert torch.equal(p, q), name
-    assert ours.head.in_features == 16 * c2
-    assert ours(torch.zeros(0, 1, 8, 8)).shape == (0, num_classes)  # an empty batch
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @settings(max_examples=30)  # each example builds a model: fewer suffice
 @given(seed=st.integers(0, 2**31 - 1), num_classes=st.integers(1, 12), bias=st.booleans())
@@ -243,13 +229,6 @@ def test_replace_head_keeps_width_dtype_and_draws_as_nn_linear(dtype, seed, num_
         assert torch.equal(p, q) and p.requires_grad
     assert all(torch.equal(p, q) for p, q in zip(model.features.parameters(), backbone))
     assert model(torch.zeros(2, 1, 8, 8, dtype=dtype)).shape == (2, num_classes)
-
-
-@pytest.mark.parametrize(("model_dtype", "x_dtype"), [(torch.float32, torch.float64), (torch.float64, torch.float32),
-                                                       (torch.float32, torch.float16)])
-def test_transfer_cnn_rejects_another_dtype_naming_both(model_dtype, x_dtype):
-    with pytest.raises(TypeError, match=rf"expected X of dtype {model_dtype} \(the model's weights\), got {x_dtype}"):
-        _small_model(model_dtype)(torch.zeros(1, 1, 8, 8, dtype=x_dtype))
 
 
 @pytest.mark.parametrize(

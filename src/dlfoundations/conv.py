@@ -484,13 +484,50 @@ class Conv2d(nn.Module):
         )
 
 
-class DigitCNN(nn.Module):
-    r"""A small CNN for 8×8 digits: two 3×3 convolutions with ReLU, 2×2 max pooling, one linear layer.
+def _check_digit_cnn(
+    in_channels: object, hidden_channels: object, num_classes: object, image_size: object, conv: object,
+    generator: object,
+) -> tuple[int, int, int, int, int]:
+    """The checks of :class:`DigitCNN`; return ``(C, C1, C2, K, I)``."""
+    C = _check_int(in_channels, "in_channels", 1)
+    C1, C2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
+    K = _check_int(num_classes, "num_classes", 1)
+    I = _check_int(image_size, "image_size", 2)
+    if I % 2:
+        raise ValueError(f"expected an even image_size (pooling halves it), got {I}")
+    _check_generator(generator)
+    if not isinstance(conv, str):
+        raise TypeError(f"conv must be a str, 'im2col' or 'torch', got {type(conv).__name__}: {conv!r}")
+    if conv not in ("im2col", "torch"):
+        raise ValueError(f"conv must be 'im2col' or 'torch', got {conv!r}")
+    return C, C1, C2, K, I
 
-    ``Conv(C→C_1, 3, pad 1) → ReLU → Conv(C_1→C_2, 3, pad 1) → ReLU →
-    MaxPool(2) → flatten → Linear(C_2 (I/2)^2 → num_classes)``, where :math:`I`
-    is ``image_size``. The padded convolutions keep the :math:`I \times I` size,
-    so pooling halves it once.
+
+def _check_model_input(X: object, C: int, I: int, dtype: torch.dtype) -> None:
+    """The checks of :meth:`DigitCNN.forward`: a floating ``(N, C, I, I)`` batch of the weights' dtype."""
+    if not isinstance(X, Tensor) or not X.dtype.is_floating_point:
+        got = f"{type(X).__name__} {getattr(X, 'dtype', '')}".strip()
+        raise TypeError(f"expected X to be a floating torch.Tensor, got {got}")
+    if X.ndim != 4 or tuple(X.shape[1:]) != (C, I, I):
+        raise ValueError(f"expected X of shape (N, {C}, {I}, {I}), got {tuple(X.shape)}")
+    if X.dtype != dtype:
+        raise TypeError(f"expected X of dtype {dtype} (the model's weights), got {X.dtype}")
+
+
+class DigitCNN(nn.Module):
+    r"""A small CNN for 8×8 digits, split into a backbone and a head: :math:`\hat Y = \text{head}(\text{features}(X))`.
+
+    ``features`` is ``Conv(C→C_1, 3, pad 1) → ReLU → Conv(C_1→C_2, 3, pad 1) →
+    ReLU → MaxPool(2) → Flatten``: the padded convolutions keep the
+    :math:`I \times I` size, pooling halves it once, and each image becomes a
+    feature vector of :math:`M = C_2 (I/2)^2` numbers (:math:`16 C_2` for
+    8×8 digits). ``head`` is ``nn.Linear(M, num_classes)``. The two names are
+    what transfer learning addresses: :func:`dlfoundations.transfer.freeze`
+    freezes the backbone, :func:`dlfoundations.transfer.replace_head` replaces
+    the head, :func:`dlfoundations.transfer.param_groups` gives them different
+    learning rates. One class serves the CNN chapter, which trains it with
+    the book's :class:`Conv2d` (``conv="im2col"``), and the transfer-learning
+    chapter, which uses PyTorch's kernel (``conv="torch"``).
 
     Args:
         in_channels (int): image channels :math:`C`. Default: 1.
@@ -499,27 +536,33 @@ class DigitCNN(nn.Module):
         num_classes (int): logits per image, :math:`K`. Default: 10.
         image_size (int): side :math:`I` of the square input, even, ``>= 2``. Default: 8.
         conv (str): ``"im2col"`` for the book's :class:`Conv2d` or ``"torch"``
-            for :class:`torch.nn.Conv2d`. Default: ``"im2col"``.
-        generator (torch.Generator | None): source of every initial weight
-            (layers in order, each drawn as PyTorch draws it). Default: ``None``.
+            for ``torch.nn.Conv2d``. Default: ``"im2col"``.
+        generator (torch.Generator | None): source of every initial weight,
+            drawn layer by layer as PyTorch draws it; a generator seeded
+            :math:`s` gives the weights PyTorch draws right after
+            ``torch.manual_seed(s)``. Default: ``None`` (PyTorch's global
+            generator, as the layers draw it when they are built).
 
     Shape:
         - Input: :math:`(N, C, I, I)`.
+        - ``features`` output: :math:`(N, M)` with :math:`M = C_2 (I/2)^2`.
         - Output: :math:`(N, K)` logits.
 
     Attributes:
-        features (nn.Sequential): the convolutions, ReLUs and pooling.
-        classifier (nn.Linear): the output layer.
+        features (nn.Sequential): the backbone, convolutions to flattened features.
+        head (nn.Linear): the output layer, ``head.in_features == M``.
 
     Raises:
         TypeError: if a size is not an int, ``conv`` not a string or
-            ``generator`` not a generator, or (in
-            ``forward``) the input is not a floating tensor of the weights' dtype.
+            ``generator`` not a generator, or (in ``forward``) the input is
+            not a floating tensor of the weights' dtype.
         ValueError: if a size is out of range, ``image_size`` is odd, ``conv``
             is unknown, or (in ``forward``) the input is not ``(N, C, I, I)``.
 
     Reference: LeCun et al. (1998), section II (LeNet-5 alternates
-    convolutions and subsampling in the same way). Book section {ref}`sec-cnn-digits`.
+    convolutions and subsampling in the same way); Yosinski et al. (2014) for
+    the backbone/head split. Book sections :ref:`sec-cnn-digits` and
+    :ref:`sec-transfer-model`.
     """
 
     def __init__(
@@ -532,44 +575,24 @@ class DigitCNN(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        C = _check_int(in_channels, "in_channels", 1)
-        C1, C2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
-        num_classes = _check_int(num_classes, "num_classes", 1)
-        I = _check_int(image_size, "image_size", 2)
-        if I % 2:
-            raise ValueError(f"expected an even image_size (pooling halves it), got {I}")
-        _check_generator(generator)
-        if not isinstance(conv, str):
-            raise TypeError(f"conv must be a str, 'im2col' or 'torch', got {type(conv).__name__}: {conv!r}")
-        if conv not in ("im2col", "torch"):
-            raise ValueError(f"conv must be 'im2col' or 'torch', got {conv!r}")
-
-        def make_conv(c_in: int, c_out: int) -> nn.Module:
-            if conv == "im2col":
-                return Conv2d(c_in, c_out, 3, padding=1, generator=generator)
-            layer = nn.Conv2d(c_in, c_out, 3, padding=1)
-            _reset_like_torch(layer.weight, layer.bias, generator)  # same draws as our Conv2d
-            return layer
-
+        C, C1, C2, K, I = _check_digit_cnn(in_channels, hidden_channels, num_classes, image_size, conv, generator)
+        Conv = Conv2d if conv == "im2col" else nn.Conv2d
         self.in_channels, self.image_size = C, I
         self.features = nn.Sequential(
-            make_conv(C, C1),  # (N, C, I, I) -> (N, C1, I, I)
+            Conv(C, C1, 3, padding=1),  # (N, C, I, I) -> (N, C1, I, I)
             nn.ReLU(),
-            make_conv(C1, C2),  # (N, C1, I, I) -> (N, C2, I, I)
+            Conv(C1, C2, 3, padding=1),  # (N, C1, I, I) -> (N, C2, I, I)
             nn.ReLU(),
             nn.MaxPool2d(2),  # (N, C2, I, I) -> (N, C2, I/2, I/2)
+            nn.Flatten(),  # -> (N, M), M = C2 * (I/2)^2: one feature vector per image
         )
-        self.classifier = nn.Linear(C2 * (I // 2) ** 2, num_classes)
-        # nn.Linear's own initialisation, but drawn from `generator`.
-        _reset_like_torch(self.classifier.weight, self.classifier.bias, generator)
+        self.head = nn.Linear(C2 * (I // 2) ** 2, K)  # (N, M) -> (N, K)
+        if generator is not None:  # redraw every layer, in order, as PyTorch draws it, from the generator
+            for layer in self.modules():
+                if isinstance(layer, (Conv2d, nn.Conv2d, nn.Linear)):
+                    _reset_like_torch(layer.weight, layer.bias, generator)
 
     def forward(self, X: Tensor) -> Tensor:
         """Return logits ``(N, num_classes)`` for images ``X`` of shape ``(N, C, I, I)``."""
-        X = _check_images(X)
-        C, I = self.in_channels, self.image_size
-        if X.shape[1:] != (C, I, I):
-            raise ValueError(f"expected X of shape (N, {C}, {I}, {I}), got {tuple(X.shape)}")
-        if X.dtype != self.classifier.weight.dtype:
-            raise TypeError(f"expected X of dtype {self.classifier.weight.dtype} (the model's weights), got {X.dtype}")
-        A = self.features(X)  # (N, C2, I/2, I/2)
-        return self.classifier(A.flatten(start_dim=1))  # (N, C2 * I^2 / 4) -> (N, num_classes)
+        _check_model_input(X, self.in_channels, self.image_size, self.head.weight.dtype)
+        return self.head(self.features(X))  # (N, C, I, I) -> (N, M) -> (N, K)

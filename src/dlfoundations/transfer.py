@@ -8,13 +8,14 @@ or everything is trained, the backbone with a smaller learning rate
 (*fine-tuning*). Yosinski et al. (2014) measure how transferable the features
 of each layer are; Pan and Yang (2010) survey the field.
 
-This module holds the pieces: :class:`TransferCNN`, :func:`freeze` /
-:func:`unfreeze`, :func:`replace_head`, :func:`param_groups`,
-:func:`count_trainable`, and two data helpers, :func:`select_classes` (keep
-some classes and relabel them ``0, 1, ...``) and :func:`few_label_subset`
-(``num_per_class`` seeded labels per class).
+This module holds the pieces: :func:`freeze` / :func:`unfreeze`,
+:func:`replace_head`, :func:`param_groups`, :func:`count_trainable`, and two
+data helpers, :func:`select_classes` (keep some classes and relabel them
+``0, 1, ...``) and :func:`few_label_subset` (``num_per_class`` seeded labels per
+class). The model is the CNN chapter's :class:`dlfoundations.conv.DigitCNN`,
+whose ``features`` and ``head`` are the backbone and the head.
 
-Book chapter: "Transfer learning and fine-tuning" (label ``chap-transfer``).
+Book chapter: :ref:`chap-transfer`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from dlfoundations._validation import check_int_sequence, check_int as _check_int, check_generator as _check_generator
+from dlfoundations._validation import check_int as _check_int, check_generator as _check_generator
+from dlfoundations.conv import _reset_like_torch
 
 __all__ = [
-    "TransferCNN",
     "count_trainable",
     "few_label_subset",
     "freeze",
@@ -37,10 +38,6 @@ __all__ = [
     "select_classes",
     "unfreeze",
 ]
-
-#: Side of one digit image in pixels.
-IMAGE_SIZE = 8
-
 
 def _check_module(module: object, name: str = "module") -> nn.Module:
     if not isinstance(module, nn.Module):
@@ -54,89 +51,6 @@ def _check_labels(y: object) -> Tensor:
     if y.ndim != 1:
         raise ValueError(f"expected y of shape (N,), got {tuple(y.shape)}")
     return y
-
-
-def _reset_like_torch(layer: nn.Module, generator: torch.Generator | None) -> None:
-    """Redraw a ``nn.Linear``/``nn.Conv2d`` as PyTorch's ``reset_parameters`` does, from ``generator``."""
-    # a=sqrt(5) makes the bound sqrt(6 / ((1 + 5) * fan_in)) = 1 / sqrt(fan_in).
-    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-    if layer.bias is not None:
-        fan_in = layer.weight[0].numel()  # C * F * F for a kernel, D for a linear layer
-        bound = 1.0 / math.sqrt(fan_in)
-        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
-
-
-class TransferCNN(nn.Module):
-    r"""A small digit CNN split into a backbone ``features`` and a linear ``head``: :math:`\hat Y = \text{head}(\text{features}(X))`.
-
-    ``features`` is ``Conv(1→C_1, 3, pad 1) → ReLU → Conv(C_1→C_2, 3, pad 1) →
-    ReLU → MaxPool(2) → Flatten`` and maps an 8×8 image to a feature vector of
-    :math:`M = 16 C_2` numbers (:math:`C_2` channels of 4×4); ``head`` is
-    ``nn.Linear(M, num_classes)``. The two names are what transfer learning
-    addresses: :func:`freeze` the backbone, :func:`replace_head` the head,
-    :func:`param_groups` give them different learning rates.
-
-    Args:
-        num_classes (int): logits per image. Default: 10.
-        hidden_channels (Sequence[int]): channels :math:`(C_1, C_2)` of the two
-            convolutions. Default: ``(16, 32)``.
-        generator (torch.Generator | None): source of every initial weight
-            (layers in order, each drawn as PyTorch draws it). Default: ``None``
-            (PyTorch's global generator).
-
-    Shape:
-        - Input: :math:`(N, 1, 8, 8)`, floating point.
-        - ``features`` output: :math:`(N, M)` with :math:`M = 16 C_2`.
-        - Output: :math:`(N, \text{num\_classes})` logits.
-
-    Attributes:
-        features (nn.Sequential): the backbone.
-        head (nn.Linear): the output layer, ``head.in_features == M``.
-
-    Raises:
-        TypeError: if a size is not an int, ``generator`` not a generator, or
-            (in ``forward``) ``X`` not a floating tensor of the weights' dtype.
-        ValueError: if a size is below 1 or (in ``forward``) ``X`` is not
-            ``(N, 1, 8, 8)``.
-
-    Reference: LeCun et al. (1998), section II; Yosinski et al. (2014) for
-    the backbone/head split. Book section {ref}`sec-transfer-model`.
-    """
-
-    def __init__(
-        self,
-        num_classes: int = 10,
-        hidden_channels: Sequence[int] = (16, 32),
-        generator: torch.Generator | None = None,
-    ) -> None:
-        super().__init__()
-        num_classes = _check_int(num_classes, "num_classes", 1)
-        C1, C2 = check_int_sequence(hidden_channels, "hidden_channels", 2)
-        _check_generator(generator)
-        self.features = nn.Sequential(
-            nn.Conv2d(1, C1, kernel_size=3, padding=1),  # (N, 1, 8, 8) -> (N, C1, 8, 8)
-            nn.ReLU(),
-            nn.Conv2d(C1, C2, kernel_size=3, padding=1),  # -> (N, C2, 8, 8)
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # -> (N, C2, 4, 4)
-            nn.Flatten(),  # -> (N, M) with M = C2 * 16
-        )
-        self.head = nn.Linear(C2 * (IMAGE_SIZE // 2) ** 2, num_classes)
-        if generator is not None:
-            for layer in self.modules():
-                if isinstance(layer, (nn.Conv2d, nn.Linear)):
-                    _reset_like_torch(layer, generator)
-
-    def forward(self, X: Tensor) -> Tensor:
-        """Return the logits ``(N, num_classes)`` of a batch ``X`` of shape ``(N, 1, 8, 8)``."""
-        if not isinstance(X, Tensor) or not X.dtype.is_floating_point:
-            got = f"{type(X).__name__} {getattr(X, 'dtype', '')}".strip()
-            raise TypeError(f"expected X to be a floating torch.Tensor, got {got}")
-        if X.ndim != 4 or tuple(X.shape[1:]) != (1, IMAGE_SIZE, IMAGE_SIZE):
-            raise ValueError(f"expected X of shape (N, 1, {IMAGE_SIZE}, {IMAGE_SIZE}), got {tuple(X.shape)}")
-        if X.dtype != self.head.weight.dtype:
-            raise TypeError(f"expected X of dtype {self.head.weight.dtype} (the model's weights), got {X.dtype}")
-        return self.head(self.features(X))  # (N, 1, 8, 8) -> (N, M) -> (N, num_classes)
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -193,7 +107,7 @@ def replace_head(model: nn.Module, num_classes: int, generator: torch.Generator 
 
     Args:
         model (nn.Module): a model with an ``nn.Linear`` attribute ``head``
-            (e.g. :class:`TransferCNN`); changed in place.
+            (e.g. :class:`dlfoundations.conv.DigitCNN`); changed in place.
         num_classes (int): outputs :math:`K` of the new head (the target's classes), ``>= 1``.
         generator (torch.Generator | None): source of the new weights. Default: ``None``.
 
@@ -220,7 +134,7 @@ def replace_head(model: nn.Module, num_classes: int, generator: torch.Generator 
     new_head = nn.Linear(head.in_features, num_classes, bias=head.bias is not None,
                          device=head.weight.device, dtype=head.weight.dtype)
     if generator is not None:
-        _reset_like_torch(new_head, generator)
+        _reset_like_torch(new_head.weight, new_head.bias, generator)
     model.head = new_head
     return model
 
