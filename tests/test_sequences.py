@@ -41,7 +41,7 @@ def test_series_is_deterministic_and_noise_has_the_requested_std() -> None:
         ({"num_steps": 5, "periods": (1.0,), "amplitudes": (1.0, 2.0)}, ValueError, r"one amplitude per period \(1\), got 2"),
         ({"num_steps": 5, "periods": (0.0,), "amplitudes": (1.0,)}, ValueError, "periods must hold finite positive"),
         ({"num_steps": 5, "periods": "ab"}, TypeError, "periods must be a sequence"),
-        ({"num_steps": 5, "noise_std": -0.1}, ValueError, "noise_std must be a finite float >= 0, got -0.1"),
+        ({"num_steps": 5, "noise_std": -0.1}, ValueError, r"Invalid noise_std: -0.1 \(expected a finite number >= 0\)"),
         ({"num_steps": 5, "dtype": torch.int64}, TypeError, "dtype must be a floating"),
         ({"num_steps": 5, "generator": 3}, TypeError, "generator must be a torch.Generator"),
     ],

@@ -116,7 +116,7 @@ def test_adding_problem_follows_its_definition_and_its_seed(dtype, N, T, seed) -
         (lambda: noisy_periodic_series(5, periods=(0.0,), amplitudes=(1.0,)), ValueError, "periods must hold finite positive"),
         (lambda: noisy_periodic_series(5, periods=(math.inf,), amplitudes=(1.0,)), ValueError, "periods must hold finite positive"),
         (lambda: noisy_periodic_series(5, amplitudes=(math.nan, 1.0)), ValueError, "amplitudes must hold finite floats"),
-        (lambda: noisy_periodic_series(5, noise_std=math.nan), ValueError, "noise_std must be a finite float >= 0, got nan"),
+        (lambda: noisy_periodic_series(5, noise_std=math.nan), ValueError, r"Invalid noise_std: nan \(expected a finite number >= 0\)"),
         (lambda: noisy_periodic_series(5, dtype=torch.int32), TypeError, "dtype must be a floating torch.dtype, got torch.int32"),
         (lambda: adding_problem(0, 4), ValueError, r"Invalid num_samples: 0 \(expected >= 1\)"),
         (lambda: adding_problem(2, 1), ValueError, r"Invalid seq_len: 1 \(expected >= 2\)"),

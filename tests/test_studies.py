@@ -130,7 +130,7 @@ def test_train_mlp_errors():
         train_mlp(train, val, [0], seed=0, num_epochs=1)
     with pytest.raises(TypeError, match="hidden_sizes"):
         train_mlp(train, val, [2.5], seed=0, num_epochs=1)
-    with pytest.raises(ValueError, match="Invalid lr"):
+    with pytest.raises(ValueError, match="Invalid learning rate: -0.1"):
         train_mlp(train, val, [4], seed=0, lr=-0.1)
     with pytest.raises(ValueError, match="Invalid num_epochs"):
         train_mlp(train, val, [4], seed=0, num_epochs=0)
@@ -212,7 +212,7 @@ def test_epochs_to_reach():
     curve = torch.tensor([[1.0, 1.0], [0.5, 0.9], [0.2, 0.8]])
     out = epochs_to_reach(curve, 0.5)
     assert out[0].item() == 2.0 and math.isnan(out[1].item())
-    with pytest.raises(ValueError, match="threshold must be finite"):
+    with pytest.raises(ValueError, match=r"Invalid threshold: inf \(expected a finite number\)"):
         epochs_to_reach(curve, math.inf)
     with pytest.raises(TypeError, match="curve must be a Tensor"):
         epochs_to_reach([[1.0]], 0.5)

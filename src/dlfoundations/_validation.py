@@ -119,6 +119,13 @@ def check_floating_tensor(value: object, name: str) -> torch.Tensor:
     return value
 
 
+def check_floating_dtype(dtype: object) -> torch.dtype:
+    """Return ``dtype`` if it is a floating ``torch.dtype`` (the ``dtype=`` argument of a factory)."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    return dtype
+
+
 def check_dtype(
     value: torch.Tensor, name: str, dtype: torch.dtype, of: str, device: torch.device | None = None
 ) -> torch.Tensor:

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from dlfoundations._validation import (
     check_bool,
     check_float,
+    check_floating_dtype,
     check_floating_tensor,
     check_generator,
     check_number,
@@ -475,8 +476,7 @@ def _check_deep_mlp_args(
     if not callable(init):
         raise TypeError(f"init must be callable as init(weight, generator=...), got {type(init).__name__}")
     check_generator(generator)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    check_floating_dtype(dtype)
 
 
 def deep_mlp(

@@ -22,15 +22,16 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import Tensor
-from dlfoundations._validation import check_int as _check_int, check_generator as _check_generator
+
+from dlfoundations._validation import (
+    check_float,
+    check_floating_dtype,
+    check_floating_tensor,
+    check_generator,
+    check_int,
+)
 
 __all__ = ["adding_problem", "make_windows", "noisy_periodic_series"]
-
-
-def _check_dtype(dtype: object) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-    return dtype
 
 
 def _check_floats(values: object, name: str, positive: bool) -> tuple[float, ...]:
@@ -48,6 +49,20 @@ def _check_floats(values: object, name: str, positive: bool) -> tuple[float, ...
     if not out:
         raise ValueError(f"{name} must hold at least one value, got {list(values)}")
     return tuple(out)
+
+
+def _check_series_args(
+    num_steps: object, periods: object, amplitudes: object, noise_std: object, dtype: object, generator: object
+) -> tuple[int, tuple[float, ...], tuple[float, ...], float]:
+    L = check_int(num_steps, "num_steps", 1)
+    p = _check_floats(periods, "periods", positive=True)
+    a = _check_floats(amplitudes, "amplitudes", positive=False)
+    if len(p) != len(a):
+        raise ValueError(f"expected one amplitude per period ({len(p)}), got {len(a)} amplitudes")
+    noise_std = check_float(noise_std, "noise_std", low=0.0)
+    check_floating_dtype(dtype)
+    check_generator(generator)
+    return L, p, a, noise_std
 
 
 def noisy_periodic_series(
@@ -88,23 +103,23 @@ def noisy_periodic_series(
 
     Book section: {ref}`sec-rnn-forecast`.
     """
-    L = _check_int(num_steps, "num_steps", 1)
-    p = _check_floats(periods, "periods", positive=True)
-    a = _check_floats(amplitudes, "amplitudes", positive=False)
-    if len(p) != len(a):
-        raise ValueError(f"expected one amplitude per period ({len(p)}), got {len(a)} amplitudes")
-    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
-        raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
-    if not math.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
-    noise_std = float(noise_std)
-    dtype = _check_dtype(dtype)
-    generator = _check_generator(generator)
+    L, p, a, noise_std = _check_series_args(num_steps, periods, amplitudes, noise_std, dtype, generator)
     # the time index and the sines in float64, rounded to dtype once at the end: a float16 or
     # bfloat16 arange repeats integers beyond 2048 or 256, and float32 phases drift for large t
     t = torch.arange(L, dtype=torch.float64)  # (L,)
     clean = sum(aq * torch.sin(2 * math.pi * t / pq) for aq, pq in zip(a, p)).to(dtype)  # (L,)
     return clean + noise_std * torch.randn(L, generator=generator, dtype=dtype)
+
+
+def _check_windows_args(series: object, window: object) -> int:
+    """Check the arguments of :func:`make_windows`; return the window length ``T``."""
+    series = check_floating_tensor(series, "series")
+    if series.ndim != 1:
+        raise ValueError(f"expected series of shape (L,), got {tuple(series.shape)}")
+    T, L = check_int(window, "window", 1), series.shape[0]
+    if T >= L:
+        raise ValueError(f"window must be shorter than the series (length {L}): expected window < {L}, got {T}")
+    return T
 
 
 def make_windows(series: Tensor, window: int) -> tuple[Tensor, Tensor]:
@@ -127,18 +142,17 @@ def make_windows(series: Tensor, window: int) -> tuple[Tensor, Tensor]:
 
     Book section: {ref}`sec-rnn-forecast`.
     """
-    if not isinstance(series, Tensor) or not series.dtype.is_floating_point:
-        kind = f"Tensor of dtype {series.dtype}" if isinstance(series, Tensor) else type(series).__name__
-        raise TypeError(f"series must be a floating Tensor, got {kind}")
-    if series.ndim != 1:
-        raise ValueError(f"expected series of shape (L,), got {tuple(series.shape)}")
-    T = _check_int(window, "window", 1)
-    L = series.shape[0]
-    if T >= L:
-        raise ValueError(f"window must be shorter than the series (length {L}): expected window < {L}, got {T}")
+    T = _check_windows_args(series, window)
     X = series.unfold(0, T, 1)[:-1].clone()  # (L - T + 1, T) -> drop the last window: (N, T)
     y = series[T:].clone()  # (N,)
     return X.unsqueeze(-1), y.unsqueeze(-1)  # (N, T, 1), (N, 1)
+
+
+def _check_adding_args(num_samples: object, seq_len: object, dtype: object, generator: object) -> tuple[int, int]:
+    N, T = check_int(num_samples, "num_samples", 1), check_int(seq_len, "seq_len", 2)
+    check_floating_dtype(dtype)
+    check_generator(generator)
+    return N, T
 
 
 def adding_problem(
@@ -183,10 +197,7 @@ def adding_problem(
     and the target is rescaled; one marker per half, as here, follows later
     benchmarks. Book section {ref}`sec-rnn-adding`.
     """
-    N = _check_int(num_samples, "num_samples", 1)
-    T = _check_int(seq_len, "seq_len", 2)
-    dtype = _check_dtype(dtype)
-    generator = _check_generator(generator)
+    N, T = _check_adding_args(num_samples, seq_len, dtype, generator)
     values = torch.rand(N, T, generator=generator, dtype=dtype)  # (N, T)
     half = T // 2
     first = torch.randint(0, half, (N,), generator=generator)  # (N,) in [0, T/2)

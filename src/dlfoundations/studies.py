@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from dlfoundations._validation import check_float, check_int, check_lr
 from dlfoundations.data import InMemoryLoader
 from dlfoundations.models import MLP, make_activation, reset_linear_parameters_
 from dlfoundations.seed import make_generator
@@ -69,6 +70,25 @@ def _check_seeds(seeds: object) -> list[int]:
     return seeds
 
 
+def _check_run_seeds_args(fn: object, seeds: object) -> list[int]:
+    if not callable(fn):
+        raise TypeError(f"fn must be callable as fn(seed), got {type(fn).__name__}")
+    return _check_seeds(seeds)
+
+
+def _as_result(r: object, seed: int, first: Tensor | None) -> Tensor:
+    """One run's result as a detached float64 tensor, of the shape of the ``first`` result."""
+    if isinstance(r, (bool, np.bool_)) or not isinstance(r, (numbers.Real, Tensor)):  # np.float32 is a number too
+        raise TypeError(f"fn(seed) must return a number or a Tensor, got {type(r).__name__} for seed {seed}")
+    r = torch.as_tensor(r, dtype=torch.float64).detach()
+    if first is not None and r.shape != first.shape:
+        raise ValueError(
+            f"fn(seed) must return one shape for every seed: expected {tuple(first.shape)}, "
+            f"got {tuple(r.shape)} for seed {seed}"
+        )
+    return r
+
+
 def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tensor:
     r"""Call ``fn(seed)`` once for each seed and stack the results: :math:`v_r = \mathrm{fn}(s_r)`.
 
@@ -92,21 +112,10 @@ def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tens
 
     Book section: {ref}`sec-gen-seeds`.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable as fn(seed), got {type(fn).__name__}")
-    seeds = _check_seeds(seeds)
-    results = []
+    seeds = _check_run_seeds_args(fn, seeds)
+    results: list[Tensor] = []
     for seed in seeds:
-        r = fn(seed)
-        if isinstance(r, (bool, np.bool_)) or not isinstance(r, (numbers.Real, Tensor)):  # np.float32 is a number too
-            raise TypeError(f"fn(seed) must return a number or a Tensor, got {type(r).__name__} for seed {seed}")
-        r = torch.as_tensor(r, dtype=torch.float64).detach()
-        if results and r.shape != results[0].shape:
-            raise ValueError(
-                f"fn(seed) must return one shape for every seed: expected {tuple(results[0].shape)}, "
-                f"got {tuple(r.shape)} for seed {seed}"
-            )
-        results.append(r)
+        results.append(_as_result(fn(seed), seed, results[0] if results else None))  # float64, detached
     return torch.stack(results)  # (R, *shape)
 
 
@@ -214,10 +223,7 @@ def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
 
     Book section: {ref}`sec-gen-seeds`.
     """
-    if isinstance(digits, bool) or not isinstance(digits, int):
-        raise TypeError(f"digits must be an int, got {type(digits).__name__}: {digits!r}")
-    if digits < 0:
-        raise ValueError(f"digits must be >= 0, got {digits}")
+    check_int(digits, "digits", 0)
     t = _as_values(values, min_len=2)
     if t.ndim != 1:
         raise ValueError(f"expected values of shape (R,), got {tuple(t.shape)}")
@@ -257,6 +263,17 @@ class PairedDifference(NamedTuple):
     def __str__(self) -> str:
         pct = round(100 * self.confidence)
         return f"{self.mean:+.3g} ({pct} % CI {self.low:+.3g} to {self.high:+.3g})"
+
+
+def _check_paired_args(a: object, b: object, confidence: object) -> tuple[Tensor, Tensor, float]:
+    """Check the arguments of :func:`paired_difference`; return ``a`` and ``b`` as float64 tensors and ``confidence``."""
+    confidence = check_float(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
+    ta, tb = _as_values(a, min_len=2), _as_values(b, min_len=2)
+    if ta.shape != tb.shape or ta.ndim != 1:
+        raise ValueError(f"expected a and b of one shape (R,), got {tuple(ta.shape)} and {tuple(tb.shape)}")
+    if not torch.isfinite(ta - tb).all():
+        raise ValueError(f"expected finite results, got differences {(ta - tb).tolist()}")
+    return ta, tb, confidence
 
 
 def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
@@ -304,19 +321,12 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
     """
     from scipy.stats import t as student_t  # scipy comes with scikit-learn; imported only when used
 
-    _check_number(confidence, "confidence", 0.0, 1.0, high_open=True)
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"Invalid confidence: {confidence} (expected a value in (0, 1))")
-    ta, tb = _as_values(a, min_len=2), _as_values(b, min_len=2)
-    if ta.shape != tb.shape or ta.ndim != 1:
-        raise ValueError(f"expected a and b of one shape (R,), got {tuple(ta.shape)} and {tuple(tb.shape)}")
-    d = ta - tb  # (R,)
-    if not torch.isfinite(d).all():
-        raise ValueError(f"expected finite results, got differences {d.tolist()}")
+    ta, tb, confidence = _check_paired_args(a, b, confidence)  # (R,) each, float64
+    d = ta - tb  # (R,): d_r = a_r - b_r
     R = d.shape[0]
     mean, std = (v.item() for v in mean_std(d))
     half = float(student_t.ppf(0.5 + confidence / 2, df=R - 1)) * std / math.sqrt(R)
-    return PairedDifference(mean, std, mean - half, mean + half, float(confidence), R)
+    return PairedDifference(mean, std, mean - half, mean + half, confidence, R)
 
 
 def _as_xy(data: object, name: str) -> tuple[Tensor, Tensor]:
@@ -335,23 +345,33 @@ def _as_xy(data: object, name: str) -> tuple[Tensor, Tensor]:
     return X, y
 
 
-def _check_number(value: object, name: str, low: float, high: float = math.inf, high_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a float, got {type(value).__name__}: {value!r}")
-    ok = low <= value < high if high_open else low <= value <= high
-    if not (math.isfinite(value) and ok):
-        bracket = ")" if high_open else "]"
-        raise ValueError(f"Invalid {name}: {value} (expected a value in [{low}, {high}{bracket})")
-    return float(value)
-
-
 def _check_config(lr: object, weight_decay: object, num_epochs: object) -> None:
-    _check_number(lr, "lr", 0.0)  # lr = 0 is accepted, as torch.optim.AdamW does
-    _check_number(weight_decay, "weight_decay", 0.0)
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int):
-        raise TypeError(f"num_epochs must be an int, got {type(num_epochs).__name__}: {num_epochs!r}")
-    if num_epochs < 1:
-        raise ValueError(f"Invalid num_epochs: {num_epochs} (expected >= 1)")
+    check_lr(lr)  # lr = 0 is accepted, as torch.optim.AdamW does
+    check_float(weight_decay, "weight_decay", low=0.0)
+    check_int(num_epochs, "num_epochs", 1)
+
+
+def _eval_sets(
+    val_data: object, test_data: object, D: int, O: int  # noqa: E741 - the book's shape letter
+) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor] | None]:
+    """The validation set and the optional test set as pairs ``(X, y)`` with ``D`` features and ``O`` outputs."""
+    val = _as_xy(val_data, "val_data")
+    test = None if test_data is None else _as_xy(test_data, "test_data")
+    for name, pair in (("val_data", val), ("test_data", test)):
+        if pair is not None and (pair[0].shape[1] != D or pair[1].shape[1] != O):
+            raise ValueError(f"{name}: expected X of shape (N, {D}) and y of shape (N, {O}), "
+                             f"got {tuple(pair[0].shape)} and {tuple(pair[1].shape)}")
+    return val, test
+
+
+def _check_run_args(
+    train_data: object, val_data: object, test_data: object, lr: object, weight_decay: object, num_epochs: object
+) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor], tuple[Tensor, Tensor] | None]:
+    """Check the arguments of :func:`train_mlp`; return the train, validation and test pairs ``(X, y)``."""
+    X, y = _as_xy(train_data, "train_data")
+    val, test = _eval_sets(val_data, test_data, X.shape[1], y.shape[1])
+    _check_config(lr, weight_decay, num_epochs)
+    return (X, y), val, test
 
 
 def init_mlp(
@@ -464,14 +484,7 @@ def train_mlp(
     Reference: Loshchilov and Hutter (2019) for AdamW; Prechelt (1998) for
     early stopping. Book section {ref}`sec-gen-capacity`.
     """
-    X, y = _as_xy(train_data, "train_data")
-    X_val, y_val = _as_xy(val_data, "val_data")
-    test = None if test_data is None else _as_xy(test_data, "test_data")
-    for name, pair in (("val_data", (X_val, y_val)), ("test_data", test)):
-        if pair is not None and (pair[0].shape[1] != X.shape[1] or pair[1].shape[1] != y.shape[1]):
-            raise ValueError(f"{name}: expected X of shape (N, {X.shape[1]}) and y of shape (N, {y.shape[1]}), "
-                             f"got {tuple(pair[0].shape)} and {tuple(pair[1].shape)}")
-    _check_config(lr, weight_decay, num_epochs)
+    (X, y), (X_val, y_val), test = _check_run_args(train_data, val_data, test_data, lr, weight_decay, num_epochs)
     model = init_mlp(X.shape[1], hidden_sizes, y.shape[1], seed, activation, dropout, batch_norm)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.MSELoss()
@@ -552,20 +565,9 @@ class SeedEnsemble(nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """Return every member's outputs, ``(R, N, O)``, for ``X`` of ``(N, D)`` or ``(R, N, D)``."""
-        if not isinstance(X, Tensor):
-            raise TypeError(f"expected X to be a torch.Tensor, got {type(X).__name__}")
-        D = self.in_features
-        if X.ndim == 2 and X.shape[1] == D:
-            A = X.unsqueeze(0).expand(self.R, -1, -1)  # (N, D) -> (R, N, D), no copy
-        elif X.ndim == 3 and X.shape[0] == self.R and X.shape[2] == D:
-            A = X
-        else:
-            raise ValueError(f"expected X of shape (N, {D}) or ({self.R}, N, {D}), got {tuple(X.shape)}")
-        last = len(self.weights) - 1
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
+        A = self._members_input(X)  # (R, N, D)
+        for i, (W, b) in enumerate(zip(self.weights[:-1], self.biases[:-1])):  # the hidden layers
             Z = A @ W.mT + b  # (R, N, H_in) @ (R, H_in, H_out) + (R, 1, H_out) -> (R, N, H_out)
-            if i == last:
-                return Z  # (R, N, O): no activation after the output layer
             if self.norms is not None:
                 R, N, H = Z.shape
                 flat = Z.transpose(0, 1).reshape(N, R * H)  # (N, R*H): member r's units are a block
@@ -573,7 +575,18 @@ class SeedEnsemble(nn.Module):
             A = self.activation(Z)
             if self.dropout is not None:
                 A = self.dropout(A)
-        raise AssertionError("unreachable: the last layer returns")
+        return A @ self.weights[-1].mT + self.biases[-1]  # (R, N, O): no activation after the output layer
+
+    def _members_input(self, X: object) -> Tensor:
+        """Check ``X``; return it as ``(R, N, D)``, a shared ``(N, D)`` batch expanded without a copy."""
+        if not isinstance(X, Tensor):
+            raise TypeError(f"expected X to be a torch.Tensor, got {type(X).__name__}")
+        D = self.in_features
+        if X.ndim == 2 and X.shape[1] == D:
+            return X.unsqueeze(0).expand(self.R, -1, -1)  # (N, D) -> (R, N, D), no copy
+        if X.ndim == 3 and X.shape[0] == self.R and X.shape[2] == D:
+            return X
+        raise ValueError(f"expected X of shape (N, {D}) or ({self.R}, N, {D}), got {tuple(X.shape)}")
 
 
 class SeedRuns(NamedTuple):
@@ -601,6 +614,33 @@ class SeedRuns(NamedTuple):
 
 def _member_losses(y_hat: Tensor, y: Tensor) -> Tensor:
     return ((y_hat - y) ** 2).mean(dim=(1, 2))  # (R, N, O) - (N, O) or (R, N, O) -> (R,)
+
+
+def _check_seed_runs_args(
+    train_data: object, val_data: object, test_data: object, seeds: object, lr: object, weight_decay: object,
+    num_epochs: object,
+) -> tuple[list[int], tuple[Tensor, Tensor], tuple[Tensor, Tensor], tuple[Tensor, Tensor] | None]:
+    """Check the arguments of :func:`train_mlp_seeds`; return the seeds and the train, validation and test pairs.
+
+    The training pair is ``(N, D)``, ``(N, O)`` when one set is shared, or
+    ``(R, N, D)``, ``(R, N, O)`` stacked from one set per seed.
+    """
+    seeds = _check_seeds(seeds)
+    R = len(seeds)
+    if isinstance(train_data, (list, tuple)) and not (len(train_data) == 2 and isinstance(train_data[0], Tensor)):
+        if len(train_data) != R:
+            raise ValueError(f"expected one training set per seed ({R}), got {len(train_data)}")
+        pairs = [_as_xy(d, f"train_data[{r}]") for r, d in enumerate(train_data)]
+        if any(Xr.shape != pairs[0][0].shape or yr.shape != pairs[0][1].shape for Xr, yr in pairs):
+            raise ValueError("expected training sets of one shape, got "
+                             f"{[tuple(Xr.shape) for Xr, _ in pairs]}")
+        X = torch.stack([Xr for Xr, _ in pairs])  # (R, N, D)
+        y = torch.stack([yr for _, yr in pairs])  # (R, N, O)
+    else:
+        X, y = _as_xy(train_data, "train_data")
+    val, test = _eval_sets(val_data, test_data, X.shape[-1], y.shape[-1])
+    _check_config(lr, weight_decay, num_epochs)
+    return seeds, (X, y), val, test
 
 
 def train_mlp_seeds(
@@ -651,27 +691,10 @@ def train_mlp_seeds(
 
     Book section: {ref}`sec-gen-seeds`.
     """
-    seeds = _check_seeds(seeds)
-    R = len(seeds)
-    if isinstance(train_data, (list, tuple)) and not (len(train_data) == 2 and isinstance(train_data[0], Tensor)):
-        if len(train_data) != R:
-            raise ValueError(f"expected one training set per seed ({R}), got {len(train_data)}")
-        pairs = [_as_xy(d, f"train_data[{r}]") for r, d in enumerate(train_data)]
-        if any(Xr.shape != pairs[0][0].shape or yr.shape != pairs[0][1].shape for Xr, yr in pairs):
-            raise ValueError("expected training sets of one shape, got "
-                             f"{[tuple(Xr.shape) for Xr, _ in pairs]}")
-        X = torch.stack([Xr for Xr, _ in pairs])  # (R, N, D)
-        y = torch.stack([yr for _, yr in pairs])  # (R, N, O)
-    else:
-        X, y = _as_xy(train_data, "train_data")
-    D, O = X.shape[-1], y.shape[-1]  # noqa: E741 - the book's shape letter
-    X_val, y_val = _as_xy(val_data, "val_data")
-    test = None if test_data is None else _as_xy(test_data, "test_data")
-    for name, pair in (("val_data", (X_val, y_val)), ("test_data", test)):
-        if pair is not None and (pair[0].shape[1] != D or pair[1].shape[1] != O):
-            raise ValueError(f"{name}: expected X of shape (N, {D}) and y of shape (N, {O}), "
-                             f"got {tuple(pair[0].shape)} and {tuple(pair[1].shape)}")
-    _check_config(lr, weight_decay, num_epochs)
+    seeds, (X, y), (X_val, y_val), test = _check_seed_runs_args(
+        train_data, val_data, test_data, seeds, lr, weight_decay, num_epochs
+    )
+    R, D, O = len(seeds), X.shape[-1], y.shape[-1]  # noqa: E741 - the book's shape letter
     model = SeedEnsemble(D, hidden_sizes, O, seeds, activation, dropout, batch_norm)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     torch.manual_seed(seeds[0])  # dropout masks come from the global generator
@@ -707,6 +730,12 @@ def _check_curve(curve: object, name: str) -> Tensor:
     return curve
 
 
+def _check_early_stopping_args(val_curve: object, patience: object) -> Tensor:
+    curve = _check_curve(val_curve, "val_curve")
+    EarlyStopping(patience, keep_best_state=False)  # checks patience, even for R = 0 seeds
+    return curve
+
+
 def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
     r"""The epoch early stopping would restore, per seed: the best epoch :math:`e^\star` before :math:`e - e^\star \ge p` first holds.
 
@@ -735,8 +764,7 @@ def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
 
     Reference: Prechelt (1998). Book section {ref}`sec-gen-regularization`.
     """
-    curve = _check_curve(val_curve, "val_curve")
-    EarlyStopping(patience, keep_best_state=False)  # checks patience, even for R = 0 seeds
+    curve = _check_early_stopping_args(val_curve, patience)
     best = []
     for r in range(curve.shape[1]):
         tracker = EarlyStopping(patience, keep_best_state=False)
@@ -772,10 +800,7 @@ def epochs_to_reach(curve: Tensor, threshold: float) -> Tensor:
     Book section: {ref}`sec-gen-activations`.
     """
     curve = _check_curve(curve, "curve")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"threshold must be a float, got {type(threshold).__name__}: {threshold!r}")
-    if not math.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold}")
+    threshold = check_float(threshold, "threshold")
     reached = curve <= threshold  # (E, R)
     first = reached.to(torch.int64).argmax(dim=0).to(torch.float64) + 1  # first True, 1-based
     return torch.where(reached.any(dim=0), first, torch.full_like(first, math.nan))
