@@ -1,19 +1,19 @@
 """Seeded synthetic data sets, and the pieces that read them in batches.
 
 Every generator here draws all of its randomness from an explicit
-:class:`torch.Generator` (from :func:`dlfoundations.seed.make_generator` or the
+``torch.Generator`` (from :func:`dlfoundations.seed.make_generator` or the
 one :func:`dlfoundations.seed.seed_everything` returns), so the same seed gives
 bit-identical tensors, and returns the parameters it used, so a chapter can
 compare what a model learned with the truth.
 
 - :func:`make_linear_regression`: data from a known linear model.
 - :class:`NoisySine`: a map-style ``Dataset`` of noisy sine samples.
-- :class:`InMemoryLoader`: batches by slicing tensors, a fast ``DataLoader``.
+- :class:`InMemoryLoader`: batches by slicing tensors, shuffled with a seeded generator.
 - :func:`pad_collate`: a ``collate_fn`` that pads variable-length sequences.
 - :func:`seed_worker`: a ``worker_init_fn`` that seeds NumPy and ``random``.
 - :func:`measure_throughput`: samples per second of one pass over a loader.
 
-Book sections: {ref}`chap-linear-regression`, {ref}`chap-data-pipelines`.
+Book sections: :ref:`chap-linear-regression`, :ref:`chap-data-pipelines`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
-from dlfoundations._validation import check_positive_int as _check_positive_int
+from dlfoundations._validation import check_bool, check_generator, check_positive_int as _check_positive_int
 
 __all__ = [
     "InMemoryLoader",
@@ -48,7 +48,7 @@ class RegressionData(NamedTuple):
     Attributes:
         X (Tensor): inputs, shape ``(N, D)``.
         y (Tensor): targets, shape ``(N, O)``.
-        weight (Tensor): the true weight, shape ``(O, D)`` (as in :class:`torch.nn.Linear`).
+        weight (Tensor): the true weight, shape ``(O, D)`` (as in ``torch.nn.Linear``).
         bias (Tensor): the true bias, shape ``(O,)``.
         noise_std (float): standard deviation of the Gaussian noise added to ``y``.
     """
@@ -129,21 +129,36 @@ def make_linear_regression(
             ``weight`` and ``bias`` have shapes that disagree with ``D`` or with
             each other (the message names expected and received shapes).
 
-    Book section: {ref}`chap-linear-regression`.
+    Book section: :ref:`chap-linear-regression`.
     """
+    N, D, O, w, b, (low, high) = _check_regression(  # noqa: E741 - O is the book's shape letter
+        n_samples, n_features, n_outputs, weight, bias, noise_std, x_range, dtype, generator
+    )
+    # Draw in a fixed order so that fixing one parameter does not shift the others' draws.
+    w_draw = torch.randn(O, D, generator=generator, dtype=dtype)
+    b_draw = torch.randn(O, generator=generator, dtype=dtype)
+    w = w_draw if w is None else w
+    b = b_draw if b is None else b
+    X = low + (high - low) * torch.rand(N, D, generator=generator, dtype=dtype)  # (N, D)
+    noise = noise_std * torch.randn(N, O, generator=generator, dtype=dtype)  # (N, O)
+    y = X @ w.T + b + noise  # (N, D) @ (D, O) -> (N, O)
+    return RegressionData(X=X, y=y, weight=w, bias=b, noise_std=float(noise_std))
+
+
+def _check_regression(
+    n_samples: object, n_features: object, n_outputs: object, weight: object, bias: object, noise_std: object,
+    x_range: object, dtype: object, generator: object,
+) -> tuple[int, int, int, Tensor | None, Tensor | None, tuple[float, float]]:
+    """The checks of :func:`make_linear_regression`; return ``N, D, O``, the given weight and bias
+    (``None`` where not given) shaped ``(O, D)`` and ``(O,)``, and ``x_range``."""
     N = _check_positive_int(n_samples, "n_samples")
     D = _check_positive_int(n_features, "n_features")
     O = _check_positive_int(n_outputs, "n_outputs")  # noqa: E741 - the book's shape letter
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
-        raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
-    if not math.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
-    low, high = _check_range(x_range)
-
+    check_generator(generator)
+    _check_noise_std(noise_std)
+    x_range = _check_range(x_range)
     w = None if weight is None else _as_parameter(weight, "weight", dtype)
     b = None if bias is None else _as_parameter(bias, "bias", dtype)
     if w is not None:
@@ -160,15 +175,15 @@ def make_linear_regression(
         if b.ndim != 1 or (w is not None and b.shape[0] != O):
             raise ValueError(f"expected bias of shape ({O},), got {tuple(b.shape)}")
         O = b.shape[0]  # noqa: E741
-    # Draw in a fixed order so that fixing one parameter does not shift the others' draws.
-    w_draw = torch.randn(O, D, generator=generator, dtype=dtype)
-    b_draw = torch.randn(O, generator=generator, dtype=dtype)
-    w = w_draw if w is None else w
-    b = b_draw if b is None else b
-    X = low + (high - low) * torch.rand(N, D, generator=generator, dtype=dtype)  # (N, D)
-    noise = noise_std * torch.randn(N, O, generator=generator, dtype=dtype)  # (N, O)
-    y = X @ w.T + b + noise  # (N, D) @ (D, O) -> (N, O)
-    return RegressionData(X=X, y=y, weight=w, bias=b, noise_std=float(noise_std))
+    return N, D, O, w, b, x_range
+
+
+def _check_noise_std(noise_std: object) -> float:
+    if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
+        raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
+    if not math.isfinite(noise_std) or noise_std < 0:
+        raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
+    return float(noise_std)
 
 
 def _check_range(x_range: object) -> tuple[float, float]:
@@ -188,8 +203,8 @@ def _check_range(x_range: object) -> tuple[float, float]:
 class NoisySine(Dataset):
     r"""Samples of :math:`y = \sin(x) + \varepsilon` with :math:`x \sim \mathcal U(a, b)`, :math:`\varepsilon \sim \mathcal N(0, \sigma^2)`.
 
-    A map-style :class:`torch.utils.data.Dataset`: it says *what* the data is
-    (``__len__`` and ``__getitem__``); a :class:`~torch.utils.data.DataLoader`
+    A map-style ``torch.utils.data.Dataset``: it says *what* the data is
+    (``__len__`` and ``__getitem__``); a ``DataLoader``
     or :class:`InMemoryLoader` says *how* it is read. The whole set is drawn
     once, at construction, from a generator seeded with ``seed`` (first every
     ``x``, then every noise value), so the same arguments give identical tensors
@@ -211,7 +226,7 @@ class NoisySine(Dataset):
         ValueError: if ``n_samples < 1``, ``seed`` is out of range, ``noise_std < 0``
             or ``x_range`` is not ``(a, b)`` with ``a < b``.
 
-    Book section: {ref}`chap-data-pipelines` (the ``Dataset`` protocol and its figure).
+    Book section: :ref:`chap-data-pipelines` (the ``Dataset`` protocol and its figure).
     """
 
     def __init__(
@@ -223,14 +238,8 @@ class NoisySine(Dataset):
     ) -> None:
         from dlfoundations.seed import make_generator
 
-        N = _check_positive_int(n_samples, "n_samples")
-        if isinstance(noise_std, bool) or not isinstance(noise_std, numbers.Real):
-            raise TypeError(f"noise_std must be a float, got {type(noise_std).__name__}: {noise_std!r}")
-        if not math.isfinite(noise_std) or noise_std < 0:
-            raise ValueError(f"noise_std must be a finite float >= 0, got {noise_std}")
-        low, high = _check_range(x_range)
-        generator = make_generator(seed)
-        self.noise_std = float(noise_std)
+        N, self.noise_std, (low, high) = _check_sine(n_samples, noise_std, x_range)
+        generator = make_generator(seed)  # the data's own generator (it checks the seed)
         self.x_range = (low, high)
         self.X = low + (high - low) * torch.rand(N, 1, generator=generator)  # (N, 1)
         self.y = torch.sin(self.X) + self.noise_std * torch.randn(N, 1, generator=generator)  # (N, 1)
@@ -244,21 +253,40 @@ class NoisySine(Dataset):
         return self.X[index], self.y[index]
 
 
-def _check_bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r}")
-    return value
+def _check_sine(n_samples: object, noise_std: object, x_range: object) -> tuple[int, float, tuple[float, float]]:
+    """The checks of :class:`NoisySine`; return ``N``, ``noise_std`` as a float and ``x_range``."""
+    return _check_positive_int(n_samples, "n_samples"), _check_noise_std(noise_std), _check_range(x_range)
+
+
+def _check_loader(X: object, y: object, batch_size: object, shuffle: object, drop_last: object, generator: object) -> None:
+    """The checks of :class:`InMemoryLoader`."""
+    if not isinstance(X, Tensor) or not isinstance(y, Tensor):
+        raise TypeError(f"X and y must be tensors, got {type(X).__name__} and {type(y).__name__}")
+    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
+        raise ValueError(
+            f"X and y must have the same first dimension N, got X of shape {tuple(X.shape)} "
+            f"and y of shape {tuple(y.shape)}"
+        )
+    if len(X) == 0:
+        raise ValueError("X and y are empty: expected at least one sample")
+    _check_positive_int(batch_size, "batch_size")
+    check_generator(generator)
+    check_bool(shuffle, "shuffle")
+    check_bool(drop_last, "drop_last")
 
 
 class InMemoryLoader:
-    r"""Batches of tensors already in memory, by slicing: :math:`\lceil N/B \rceil` batches per epoch (:math:`\lfloor N/B \rfloor` with ``drop_last``).
+    r"""Batches of tensors already in memory, by slicing, shuffled with a seeded generator: :math:`\lceil N/B \rceil` batches per epoch (:math:`\lfloor N/B \rfloor` with ``drop_last``).
 
-    ``DataLoader`` over a map-style ``Dataset`` calls ``__getitem__`` once per
-    sample and then ``collate_fn`` stacks the samples into a batch: Python work
-    per *sample*. When the whole data set is two tensors in memory, one index
-    operation per *batch* does the same job. Iterating yields ``(X_batch,
-    y_batch)`` pairs equal to those of
-    ``DataLoader(TensorDataset(X, y), batch_size, shuffle, drop_last=drop_last, generator=generator)``.
+    Every epoch visits each of the :math:`N` samples once: in order, or, with
+    ``shuffle=True``, in the order of a fresh ``torch.randperm(N,
+    generator=generator)``. The order is cut into batches of :math:`B`
+    samples, the last one smaller unless ``drop_last``, and each batch is one
+    indexing operation on ``X`` and ``y``. ``DataLoader`` over a map-style
+    ``Dataset`` instead calls ``__getitem__`` once per sample and then
+    ``collate_fn`` stacks the samples: Python work per *sample*, where this
+    loader does one operation per *batch*. The same seed gives the same
+    sequence of epochs.
 
     Args:
         X (Tensor): inputs, ``(N, ...)``.
@@ -281,21 +309,26 @@ class InMemoryLoader:
             or ``batch_size < 1``.
 
     Note:
-        With ``shuffle=True`` an epoch makes the draws from ``generator`` that
-        ``DataLoader`` makes, in its order: one int64 (its workers' base seed),
-        ``torch.randperm(N)`` (its ``RandomSampler``), and, once the last batch
-        has been taken, one more ``randperm(N)`` that the sampler draws and
-        discards. So one seeded generator gives the same epochs in both loaders,
-        and a chapter can swap one for the other without changing its numbers.
-        Without shuffling, an epoch draws that one int64 from ``generator`` when
-        one is given, as ``DataLoader`` does, so the generator stays in step too.
-        On purpose, an unshuffled loader with ``generator=None`` draws nothing,
-        where ``DataLoader`` draws its base seed from PyTorch's global generator:
-        reading data in order does not move the global random stream (dropout
-        masks, ``nn.Linear`` initialisation). ``N = 0`` raises ``ValueError``,
-        where ``DataLoader`` yields no batch (or raises when shuffling).
+        So that a chapter can swap this loader for
+        ``DataLoader(TensorDataset(X, y), batch_size, shuffle, drop_last=drop_last,
+        generator=generator)`` without changing a number, an epoch also makes
+        the other draws from ``generator`` that ``DataLoader`` makes, in its
+        order: one int64 first (its workers' base seed; also without shuffling
+        when a generator is given) and, once the last batch has been taken, a
+        second ``randperm(N)`` that its ``RandomSampler`` draws and discards.
+        Neither changes a batch; with them, both loaders yield the same batches
+        and leave the generator in the same state. This imitates private
+        behaviour of ``DataLoader``, not a documented promise:
+        ``tests/test_data_properties.py`` checks it against the pinned PyTorch
+        version, and fails, rather than the book drifting silently, if a new
+        version draws differently. On purpose, an unshuffled loader with
+        ``generator=None`` draws nothing, where ``DataLoader`` draws its base
+        seed from PyTorch's global generator: reading data in order does not
+        move the global random stream (dropout masks, ``nn.Linear``
+        initialisation). ``N = 0`` raises ``ValueError``, where ``DataLoader``
+        yields no batch (or raises when shuffling).
 
-    Book section: {ref}`chap-data-pipelines`; shuffled minibatches as in
+    Book section: :ref:`chap-data-pipelines`; shuffled minibatches as in
     Bottou, "Stochastic Gradient Descent Tricks" (2012).
     """
 
@@ -308,22 +341,9 @@ class InMemoryLoader:
         drop_last: bool = False,
         generator: torch.Generator | None = None,
     ) -> None:
-        if not isinstance(X, Tensor) or not isinstance(y, Tensor):
-            raise TypeError(f"X and y must be tensors, got {type(X).__name__} and {type(y).__name__}")
-        if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
-            raise ValueError(
-                f"X and y must have the same first dimension N, got X of shape {tuple(X.shape)} "
-                f"and y of shape {tuple(y.shape)}"
-            )
-        if len(X) == 0:
-            raise ValueError("X and y are empty: expected at least one sample")
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        _check_loader(X, y, batch_size, shuffle, drop_last, generator)
         self.X, self.y = X, y
-        self.shuffle = _check_bool(shuffle, "shuffle")
-        self.drop_last = _check_bool(drop_last, "drop_last")
-        self.generator = generator
+        self.batch_size, self.shuffle, self.drop_last, self.generator = batch_size, shuffle, drop_last, generator
 
     def __len__(self) -> int:
         """Number of batches per epoch: ``ceil(N / B)``, or ``floor(N / B)`` with ``drop_last``."""
@@ -331,31 +351,24 @@ class InMemoryLoader:
         return N // self.batch_size if self.drop_last else -(-N // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        N = len(self.X)
-        order = None
-        if not self.shuffle and self.generator is not None:
-            torch.empty((), dtype=torch.int64).random_(generator=self.generator)  # DataLoader's base seed
-        if self.shuffle:
-            # DataLoader draws its workers' base seed first; drawing it too keeps
-            # the generator in step, so both loaders give the same permutation.
+        N, B = len(self.X), self.batch_size
+        if self.shuffle or self.generator is not None:  # DataLoader's base-seed draw: no batch depends on it
             torch.empty((), dtype=torch.int64).random_(generator=self.generator)
-            order = torch.randperm(N, generator=self.generator)  # (N,)
-        for batch in range(len(self)):
-            start = batch * self.batch_size
-            if order is None:  # a slice is a view: no copy at all
-                yield self.X[start : start + self.batch_size], self.y[start : start + self.batch_size]
+        order = torch.randperm(N, generator=self.generator) if self.shuffle else None  # (N,): this epoch's order
+        for start in range(0, len(self) * B, B):
+            if order is None:  # in order: a slice is a view, no copy at all
+                yield self.X[start : start + B], self.y[start : start + B]
             else:
-                idx = order[start : start + self.batch_size]  # (B,)
+                idx = order[start : start + B]  # (B,): the samples of this batch
                 yield self.X[idx], self.y[idx]
-        if self.shuffle:
-            # RandomSampler ends an epoch with randperm(N)[:0]: a draw it discards.
+        if self.shuffle:  # the permutation DataLoader's sampler draws and discards at the end of an epoch
             torch.randperm(N, generator=self.generator)
 
 
 def pad_collate(batch: Sequence[tuple[Tensor, Tensor]], padding_value: float = 0.0) -> dict[str, Tensor]:
     r"""Collate ``(x_i, y_i)`` pairs of lengths :math:`T_i` into a padded batch: :math:`X_{i,t} = x_{i,t}` for :math:`t < T_i`, else ``padding_value``.
 
-    A ``collate_fn`` for :class:`~torch.utils.data.DataLoader` when samples are
+    A ``collate_fn`` for ``DataLoader`` when samples are
     sequences of different lengths, which the default collate cannot stack.
     Each sequence is copied to the start of its row (right padding), as
     ``torch.nn.utils.rnn.pad_sequence(xs, batch_first=True)`` does, and the
@@ -388,13 +401,24 @@ def pad_collate(batch: Sequence[tuple[Tensor, Tensor]], padding_value: float = 0
         Where ``pad_sequence`` converts silently, this raises: ``x_i`` of
         different dtypes (``pad_sequence`` casts all to the first one's, 1.5 to 1
         in an int64 batch) and a fractional or non-finite ``padding_value`` for
-        integer ``x_i``. The ``y_i`` are stacked with :func:`torch.stack`, so mixed
+        integer ``x_i``. The ``y_i`` are stacked with ``torch.stack``, so mixed
         dtypes there follow PyTorch's type promotion. Empty sequences
         (:math:`T_i = 0`) are rows of padding; if every one is empty, ``X`` is
         :math:`(N, 0, *)`, as ``pad_sequence`` gives.
 
-    Book section: {ref}`chap-data-pipelines` (custom ``collate_fn``).
+    Book section: :ref:`chap-data-pipelines` (custom ``collate_fn``).
     """
+    xs, ys = _check_pad_batch(batch, padding_value)  # the sequences x_i and the targets y_i
+    lengths = torch.tensor([len(x) for x in xs], dtype=torch.int64)  # (N,)
+    T = int(lengths.max())
+    X = torch.full((len(xs), T, *xs[0].shape[1:]), padding_value, dtype=xs[0].dtype)  # (N, T, *)
+    for i, x in enumerate(xs):
+        X[i, : len(x)] = x  # row i: the sequence, then the padding already there
+    return {"X": X, "y": torch.stack(ys), "lengths": lengths}
+
+
+def _check_pad_batch(batch: object, padding_value: object) -> tuple[list[Tensor], list[Tensor]]:
+    """The checks of :func:`pad_collate`; return the ``x_i`` and the ``y_i`` as two lists."""
     if not isinstance(batch, Sequence) or isinstance(batch, str):
         raise TypeError(f"batch must be a sequence of (x, y) pairs, got {type(batch).__name__}")
     if len(batch) == 0:
@@ -432,12 +456,7 @@ def pad_collate(batch: Sequence[tuple[Tensor, Tensor]], padding_value: float = 0
         if not fits:
             raise ValueError(f"padding_value {padding_value!r} cannot be stored in x of dtype {first.dtype}: "
                              "expected a whole number")
-    lengths = torch.tensor([len(x) for x in xs], dtype=torch.int64)  # (N,)
-    T = int(lengths.max())
-    X = torch.full((len(xs), T, *first.shape[1:]), padding_value, dtype=first.dtype)  # (N, T, *)
-    for i, x in enumerate(xs):
-        X[i, : len(x)] = x  # row i: the sequence, then the padding already there
-    return {"X": X, "y": torch.stack(ys), "lengths": lengths}
+    return xs, ys
 
 
 def seed_worker(worker_id: int) -> None:
@@ -460,23 +479,36 @@ def seed_worker(worker_id: int) -> None:
         TypeError: if ``worker_id`` is not an ``int``.
         ValueError: if ``worker_id`` is negative.
 
-    Book section: {ref}`chap-data-pipelines` (workers).
+    Book section: :ref:`chap-data-pipelines` (workers).
     """
-    if isinstance(worker_id, bool) or not isinstance(worker_id, int):
-        raise TypeError(f"worker_id must be an int, got {type(worker_id).__name__}: {worker_id!r}")
-    if worker_id < 0:
-        raise ValueError(f"worker_id must be >= 0, got {worker_id}")
+    _check_worker_id(worker_id)
     # NumPy's legacy seed takes 32 bits; torch's initial seed is 64 bits.
     worker_seed = torch.initial_seed() % 2**32
     np.random.seed(worker_seed)
     random.seed(worker_seed)
 
 
+def _check_worker_id(worker_id: object) -> int:
+    if isinstance(worker_id, bool) or not isinstance(worker_id, int):
+        raise TypeError(f"worker_id must be an int, got {type(worker_id).__name__}: {worker_id!r}")
+    if worker_id < 0:
+        raise ValueError(f"worker_id must be >= 0, got {worker_id}")
+    return worker_id
+
+
+def _batch_len(batch: object) -> int:
+    """The number of samples in a batch ``(X, ...)``: ``len(X)``."""
+    first = batch[0] if isinstance(batch, (tuple, list)) else None
+    if not isinstance(first, Tensor):
+        raise TypeError(f"expected batches (X, ...) with a tensor X first, got {type(batch).__name__}")
+    return len(first)
+
+
 def measure_throughput(loader: Iterable, num_repeats: int = 3) -> float:
     r"""Best samples per second over ``num_repeats`` full passes: :math:`\max_r N / t_r`.
 
     Each pass iterates ``loader`` once, counting ``len(batch[0])`` samples per
-    batch, and is timed with :func:`time.perf_counter`. The best pass is the one
+    batch, and is timed with ``time.perf_counter``. The best pass is the one
     least disturbed by other work on the machine, so it is the fairest estimate
     of what the loader itself costs.
 
@@ -492,18 +524,13 @@ def measure_throughput(loader: Iterable, num_repeats: int = 3) -> float:
         TypeError: if ``num_repeats`` is not an ``int`` or a batch has no tensor first.
         ValueError: if ``num_repeats < 1`` or a pass yields no sample.
 
-    Book section: {ref}`chap-data-pipelines` (throughput).
+    Book section: :ref:`chap-data-pipelines` (throughput).
     """
     repeats = _check_positive_int(num_repeats, "num_repeats")
     best = 0.0
     for _ in range(repeats):
-        num_samples = 0
         start = time.perf_counter()
-        for batch in loader:
-            first = batch[0] if isinstance(batch, (tuple, list)) else None
-            if not isinstance(first, Tensor):
-                raise TypeError(f"expected batches (X, ...) with a tensor X first, got {type(batch).__name__}")
-            num_samples += len(first)
+        num_samples = sum(_batch_len(batch) for batch in loader)  # one full pass
         # a pass shorter than the clock's resolution still took some time: no division by 0
         elapsed = max(time.perf_counter() - start, 1e-9)
         if num_samples == 0:
