@@ -207,7 +207,7 @@ def test_tensors_are_allowed_in_extra_but_not_in_config():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"epoch": -1}, ValueError, "epoch must be >= 0, got -1"),
+        ({"epoch": -1}, ValueError, r"Invalid epoch: -1 \(expected >= 0\)"),
         ({"epoch": 1.0}, TypeError, "epoch must be an int, got float"),
         ({"epoch": True}, TypeError, "epoch must be an int, got bool"),
         ({"best_val_loss": "low"}, TypeError, "best_val_loss must be a float, got str"),

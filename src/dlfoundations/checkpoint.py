@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import numbers
 import os
 import pickle
 import tempfile
@@ -45,6 +44,8 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from dlfoundations._validation import check_int, check_number
 
 __all__ = [
     "CHECKPOINT_KEYS", "FORMAT_VERSION", "CheckpointError", "CheckpointOnImprovement", "check_plain", "get_rng_states",
@@ -283,46 +284,69 @@ def save_checkpoint(
     Reference: PyTorch's "Saving and loading models" tutorial (the checkpoint
     dict); book section ``sec-digits-checkpoint``.
     """
-    path = _check_path(path)
+    # Checked first, so that whatever is written loads with torch.load(weights_only=True).
+    path, epoch, rng, config, extra = _check_save_args(path, model, optimizer, epoch, best_val_loss, rng, config, extra)
+    checkpoint = {
+        "format_version": FORMAT_VERSION,
+        "model": model.state_dict(),
+        "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "epoch": epoch,
+        "best_val_loss": float(best_val_loss),
+        "rng": rng,
+        "config": config,
+        "extra": extra,
+    }
+    _write_atomically(checkpoint, path)  # never half a checkpoint under `path`
+    return checkpoint
+
+
+def _check_model_and_optimizer(model: object, optimizer: object) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}")
-    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
-        raise TypeError(f"epoch must be an int, got {type(epoch).__name__}: {epoch!r}")
-    epoch = int(epoch)  # a NumPy integer would be pickled as its class, which weights_only refuses
-    if epoch < 0:
-        raise ValueError(f"epoch must be >= 0, got {epoch}")
-    if isinstance(best_val_loss, bool) or not isinstance(best_val_loss, numbers.Real):
-        raise TypeError(f"best_val_loss must be a float, got {type(best_val_loss).__name__}: {best_val_loss!r}")
+
+
+def _check_save_args(
+    path: object, model: object, optimizer: object, epoch: object, best_val_loss: object, rng: object,
+    config: object, extra: object,
+) -> tuple[Path, int, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Check everything :func:`save_checkpoint` would write; return ``path``, ``epoch``, ``rng``, ``config``, ``extra``.
+
+    ``epoch`` becomes a Python ``int`` (a NumPy integer would be pickled as its
+    class, which ``weights_only`` refuses), a dataclass ``config`` a dict, and
+    ``rng``, ``config`` and ``extra`` plain dicts (``{}`` for ``None``).
+    """
+    path = _check_path(path)
+    _check_model_and_optimizer(model, optimizer)
+    epoch = check_int(epoch, "epoch", 0, numpy_ok=True)
+    check_number(best_val_loss, "best_val_loss")
     if config is None:
         config = {}
     elif dataclasses.is_dataclass(config) and not isinstance(config, type):
         config = dataclasses.asdict(config)
+    parts = {}
     for name, value, allow_tensors in (("rng", rng or {}, True), ("config", config, False), ("extra", extra or {}, True)):
         if not isinstance(value, Mapping):
             raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
-        check_plain(dict(value), name, allow_tensors)
-    model_state = model.state_dict()
-    optimizer_state = None if optimizer is None else optimizer.state_dict()
+        parts[name] = dict(value)
+        check_plain(parts[name], name, allow_tensors)
     # A module's get_extra_state() or a custom optimizer can put any object in its state_dict.
-    check_plain(dict(model_state), "model.state_dict()", allow_tensors=True)
-    check_plain(optimizer_state, "optimizer.state_dict()", allow_tensors=True)
+    check_plain(dict(model.state_dict()), "model.state_dict()", allow_tensors=True)
+    check_plain(None if optimizer is None else optimizer.state_dict(), "optimizer.state_dict()", allow_tensors=True)
     if not path.parent.is_dir():
         raise ValueError(f"the folder of path must exist, got {str(path.parent)!r}")
     if path.is_dir():
         raise ValueError(f"path must name a file, got the directory {str(path)!r}")
-    checkpoint = {
-        "format_version": FORMAT_VERSION,
-        "model": model_state,
-        "optimizer": optimizer_state,
-        "epoch": epoch,
-        "best_val_loss": float(best_val_loss),
-        "rng": dict(rng or {}),
-        "config": dict(config),
-        "extra": dict(extra or {}),
-    }
-    # Write beside the target, then rename: os.replace is atomic on one file system.
+    return path, epoch, parts["rng"], parts["config"], parts["extra"]
+
+
+def _write_atomically(checkpoint: dict[str, Any], path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, flushed to disk, then renamed to ``path``.
+
+    ``os.replace`` is atomic on one file system, so ``path`` holds either the
+    previous file or the complete new one, even if the program dies mid-write.
+    """
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f, _crc32_on():
@@ -333,7 +357,6 @@ def save_checkpoint(
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return checkpoint
 
 
 class CheckpointError(ValueError):
@@ -566,6 +589,12 @@ def _check_optimizer_state(saved: object, optimizer: torch.optim.Optimizer) -> N
                     )
 
 
+def _check_load_args(path: object, model: object, optimizer: object, map_location: object) -> tuple[Path, torch.device]:
+    path = _check_path(path)
+    _check_model_and_optimizer(model, optimizer)
+    return path, _check_map_location(map_location)
+
+
 def _check_map_location(map_location: object) -> torch.device:
     if not isinstance(map_location, (str, torch.device)):
         raise TypeError(f"map_location must be a str or torch.device, got {type(map_location).__name__}")
@@ -634,14 +663,9 @@ def load_checkpoint(
 
     Book section: ``sec-digits-checkpoint``.
     """
-    path = _check_path(path)
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}")
-    device = _check_map_location(map_location)
+    path, device = _check_load_args(path, model, optimizer, map_location)
     try:
-        checkpoint = _read(path, device)
+        checkpoint = _read(path, device)  # a complete zip archive, CRC-checked, through torch.load(weights_only=True)
         _check_layout(checkpoint)
         _check_model_state(checkpoint["model"], model)
         if optimizer is not None:
