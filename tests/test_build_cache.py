@@ -1,18 +1,22 @@
-"""tools/build_book.py closes the execution-cache hole (MyST-NB issue 299).
+"""tools/build_book.py: parallel execution and cache invalidation by dependency, on fixture books.
 
-MyST-NB keys its execution cache on a notebook's own code cells, so a change to
-a module the notebook imports would leave stale outputs in the book. The build
-script hashes ``src/`` and re-executes when it changes. This test builds a tiny
-book in ``tmp_path`` whose only page prints what a module in ``src/`` returns,
-changes the module, and checks the page follows, while a rebuild with nothing
-changed, or with only prose changed, executes nothing.
+MyST-NB keys its execution cache on a notebook's own code cells (MyST-NB issue
+299), so a change to a module the notebook imports would leave stale outputs.
+The build script executes out-of-date chapters on a pool of workers before
+Sphinx runs and stores, with each cached execution, the digests of the package
+files the chapter imports (read with ``ast``). These tests build tiny books in
+``tmp_path`` whose chapters print what modules of a fixture package return,
+change one module at a time, and check that exactly the chapters importing it
+are executed again and that their new outputs reach the HTML.
 
-Takes about half a minute (four small builds, two of them executing).
+About 50 s: ten small builds, some executing.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +29,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO_ROOT / "tools" / "build_book.py"
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
-EXECUTED = "Executing notebook"
+#: build_book.py's line for a chapter its pool executed.
+EXECUTED = re.compile(r"build_book:\s+executed (\S+) in")
+#: MyST-NB's line when it executes a notebook itself during the Sphinx pass.
+SPHINX_EXECUTED = "Executing notebook"
 FROM_CACHE = "Using cached notebook"
 
 CONFIG = """\
@@ -33,14 +40,18 @@ title: Cache check
 only_build_toc_files: true
 execute:
   execute_notebooks: cache
+  cache: _build/.jupyter_cache
+  timeout: 120
 """
 
 TOC = """\
 format: jb-book
-root: index
+root: book/index
+chapters:
+{chapters}
 """
 
-PAGE = """\
+FRONT_MATTER = """\
 ---
 jupytext:
   text_representation:
@@ -51,114 +62,186 @@ kernelspec:
   language: python
   name: python3
 ---
+"""
 
-# Cache check
+CHAPTER = FRONT_MATTER + """
+# Chapter {name}
 
 {prose}
 
 ```{{code-cell}} ipython3
-# The kernel runs in the page's folder, the fixture root.
+# The kernel runs in the chapter's folder, book/.
 import sys
 
-sys.path.insert(0, "src")
-from fixturepkg import message
-
-print(message())
+sys.path.insert(0, "../src")
+{code}
 ```
 """
 
-MODULE = 'def message():\n    return "{value}"\n'
+PACKAGE = {
+    "__init__.py": "",
+    # alpha reaches _shared only through a relative import: a transitive dependency.
+    "alpha.py": 'from ._shared import PREFIX\n\n\ndef message():\n    return PREFIX + "alpha-v1"\n',
+    "_shared.py": 'PREFIX = "shared-v1:"\n',
+    "beta.py": 'def message():\n    return "beta-v1"\n',
+}
+
+CODE = {
+    "a": "from fixturepkg.alpha import message\n\nprint(message())",
+    # A submodule imported by name from the package, inside a function.
+    "b": "def show():\n    from fixturepkg import beta\n\n    print(beta.message())\n\n\nshow()",
+    "c": 'print("no-package-" + "output")',
+}
 
 
-def _write_module(root: Path, value: str) -> None:
-    module = root / "src" / "fixturepkg" / "__init__.py"
-    module.parent.mkdir(parents=True, exist_ok=True)
-    module.write_text(MODULE.format(value=value), encoding="utf-8")
+def _write_book(root: Path, code: dict[str, str]) -> None:
+    (root / "book").mkdir(parents=True, exist_ok=True)
+    (root / "_config.yml").write_text(CONFIG, encoding="utf-8")
+    chapters = "\n".join(f"  - file: book/{name}" for name in code)
+    (root / "_toc.yml").write_text(TOC.format(chapters=chapters), encoding="utf-8")
+    (root / "book" / "index.md").write_text("# Fixture book\n", encoding="utf-8")
+    for name, source in code.items():
+        _write_chapter(root, name, source, prose="A chapter.")
+    for file, text in PACKAGE.items():
+        _write(root / "src" / "fixturepkg" / file, text)
+    _write(root / "requirements.txt", "fixture-requirement==1\n")
 
 
-@pytest.fixture
-def fixture_book(tmp_path: Path) -> Path:
+def _write_chapter(root: Path, name: str, code: str, prose: str) -> None:
+    _write(root / "book" / f"{name}.md", CHAPTER.format(name=name, prose=prose, code=code))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _run(root: Path, *extra: str) -> subprocess.CompletedProcess:
     if not JUPYTER_BOOK.is_file():
         pytest.fail(f"{JUPYTER_BOOK} is missing: install requirements.txt into this Python's environment")
-    (tmp_path / "_config.yml").write_text(CONFIG, encoding="utf-8")
-    (tmp_path / "_toc.yml").write_text(TOC, encoding="utf-8")
-    (tmp_path / "index.md").write_text(PAGE.format(prose="A page."), encoding="utf-8")
-    _write_module(tmp_path, "cache-check-v1")
-    return tmp_path
-
-
-def _build(root: Path) -> str:
-    """Run tools/build_book.py on the fixture book; return its combined output."""
     env = dict(os.environ)
-    # The kernel that executes the page is this Python's, whatever else is installed.
+    # The kernel that executes the chapters is this Python's, whatever else is installed.
     env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
     env["PYTHONHASHSEED"] = "0"
     env.pop("PYTHONPATH", None)
-    result = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--root", str(root), "--watch", "src",
-         "--jupyter-book", str(JUPYTER_BOOK)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    return subprocess.run(
+        [sys.executable, str(BUILD_SCRIPT), "--root", str(root), "--jupyter-book", str(JUPYTER_BOOK), *extra],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"build of the fixture book failed:\n{output[-4000:]}"
-    return output
 
 
-def _page(root: Path) -> str:
-    return (root / "_build" / "html" / "index.html").read_text(encoding="utf-8")
+def _build(root: Path, *extra: str) -> tuple[set[str], str]:
+    """Build the fixture book; return (chapters the pool executed, the whole log)."""
+    result = _run(root, *extra)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"build of the fixture book failed:\n{log[-4000:]}"
+    assert SPHINX_EXECUTED not in log, f"MyST-NB executed a notebook itself; the pool should have:\n{log[-4000:]}"
+    return set(EXECUTED.findall(log)), log
 
 
-def test_changed_module_re_executes_and_nothing_else_does(fixture_book: Path) -> None:
-    # 1. First build: executes, shows v1.
-    log = _build(fixture_book)
-    assert EXECUTED in log, f"the first build did not execute the page:\n{log[-3000:]}"
-    assert "cache-check-v1" in _page(fixture_book)
-
-    # 2. Only the imported module changes: the cell text (MyST-NB's cache key)
-    #    is the same, yet the page must show v2.
-    _write_module(fixture_book, "cache-check-v2")
-    log = _build(fixture_book)
-    html = _page(fixture_book)
-    assert "cache-check-v2" in html, "the page does not show the new module's output (stale cache)"
-    assert "cache-check-v1" not in html, "the page still shows the old module's output (stale cache)"
-    assert "src/ or requirements changed" in log, f"build_book did not see src/ change:\n{log[-3000:]}"
-    assert EXECUTED in log, f"changing src/ did not re-execute the page:\n{log[-3000:]}"
-
-    # 3. Nothing changed: nothing is executed, the page keeps v2.
-    log = _build(fixture_book)
-    assert EXECUTED not in log, f"a rebuild with nothing changed re-executed the page:\n{log[-3000:]}"
-    assert "clearing the execution cache" not in log
-    assert "cache-check-v2" in _page(fixture_book)
-
-    # 4. Only prose changed: the page is re-read but its outputs come from the cache.
-    (fixture_book / "index.md").write_text(PAGE.format(prose="A page, reworded."), encoding="utf-8")
-    log = _build(fixture_book)
-    assert EXECUTED not in log, f"a prose-only edit re-executed the page:\n{log[-3000:]}"
-    assert FROM_CACHE in log, f"a prose-only edit did not use the execution cache:\n{log[-3000:]}"
-    html = _page(fixture_book)
-    assert "A page, reworded." in html and "cache-check-v2" in html
+def _page(root: Path, name: str) -> str:
+    return (root / "_build" / "html" / "book" / f"{name}.html").read_text(encoding="utf-8")
 
 
-def test_dependency_hash_sees_src_changes(tmp_path: Path) -> None:
-    """The hash build_book.py stores changes with a file's bytes and with its path."""
-    sys.path.insert(0, str(BUILD_SCRIPT.parent))
-    try:
-        import build_book
-    finally:
-        sys.path.remove(str(BUILD_SCRIPT.parent))
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    _write_book(tmp_path, CODE)
+    return tmp_path
 
-    _write_module(tmp_path, "a")
-    (tmp_path / "src" / "fixturepkg" / "__pycache__").mkdir()
-    first = build_book.dependency_hash(tmp_path, ["src"])
-    # Bytecode is not a source: it must not trigger a re-execution.
-    (tmp_path / "src" / "fixturepkg" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
-    assert build_book.dependency_hash(tmp_path, ["src"]) == first
-    _write_module(tmp_path, "b")
-    second = build_book.dependency_hash(tmp_path, ["src"])
-    assert second != first
-    (tmp_path / "src" / "fixturepkg" / "__init__.py").rename(tmp_path / "src" / "fixturepkg" / "other.py")
-    assert build_book.dependency_hash(tmp_path, ["src"]) != second
+
+def test_a_changed_module_re_executes_only_the_chapters_that_import_it(book: Path) -> None:
+    pkg = book / "src" / "fixturepkg"
+
+    # 1. First build: the pool executes all three; Sphinx takes them from the cache.
+    executed, log = _build(book, "--jobs", "2")
+    assert executed == {"book/a", "book/b", "book/c"}, log[-3000:]
+    assert "on 2 workers" in log
+    assert log.count(FROM_CACHE) == 3
+    assert "shared-v1:alpha-v1" in _page(book, "a")
+    assert "beta-v1" in _page(book, "b")
+    assert "no-package-output" in _page(book, "c")
+
+    # 2. A module only chapter b imports (by name from the package, inside a
+    #    function): b alone is executed again, and its new output reaches the HTML.
+    _edit(pkg / "beta.py", "beta-v1", "beta-v2")
+    executed, log = _build(book)
+    assert executed == {"book/b"}, log[-3000:]
+    assert "changed: src/fixturepkg/beta.py" in log
+    assert "beta-v2" in _page(book, "b") and "beta-v1" not in _page(book, "b")
+    assert "shared-v1:alpha-v1" in _page(book, "a")
+
+    # 3. A module chapter a reaches only through another package module.
+    _edit(pkg / "_shared.py", "shared-v1", "shared-v2")
+    executed, log = _build(book)
+    assert executed == {"book/a"}, log[-3000:]
+    assert "changed: src/fixturepkg/_shared.py" in log
+    assert "shared-v2:alpha-v1" in _page(book, "a")
+
+    # 4. A new package file that no chapter imports, and a prose-only edit: nothing
+    #    is executed; the edited page is re-read with its outputs from the cache.
+    _write(pkg / "unused.py", "VALUE = 1\n")
+    _write_chapter(book, "c", CODE["c"], prose="A chapter, reworded.")
+    executed, log = _build(book)
+    assert executed == set(), log[-3000:]
+    assert "all 3 executable chapters are up to date" in log
+    assert FROM_CACHE in log
+    assert "A chapter, reworded." in _page(book, "c") and "no-package-output" in _page(book, "c")
+
+    # 5. The requirements changed: every chapter is executed again.
+    _write(book / "requirements.txt", "fixture-requirement==2\n")
+    executed, log = _build(book)
+    assert executed == {"book/a", "book/b", "book/c"}, log[-3000:]
+
+    # 6. The one-page loop: two modules change, `--page` executes its own chapter
+    #    only and names the other one it leaves; the next full build executes that.
+    _edit(pkg / "beta.py", "beta-v2", "beta-v3")
+    _edit(pkg / "_shared.py", "shared-v2", "shared-v3")
+    executed, log = _build(book, "--page", "book/a.md")
+    assert executed == {"book/a"}, log[-3000:]
+    assert "left for `make book`: book/b" in log
+    assert "shared-v3:alpha-v1" in _page(book, "a")
+    executed, log = _build(book)
+    assert executed == {"book/b"}, log[-3000:]
+    assert "beta-v3" in _page(book, "b")
+
+
+def test_chapters_run_concurrently_and_a_failure_names_its_chapter(tmp_path: Path) -> None:
+    # Each chapter appends when it started and ended; the third one then fails.
+    record = (
+        "import json, time\n"
+        "start = time.time()\n"
+        "time.sleep(1.5)\n"
+        'with open("../times.jsonl", "a") as f:\n'
+        '    f.write(json.dumps([start, time.time()]) + "\\n")\n'
+    )
+    _write_book(tmp_path, {
+        "slow1": record + 'print("slow1 done")',
+        "slow2": record + 'print("slow2 done")',
+        "broken": record + 'raise ValueError("deliberate failure in the broken chapter")',
+    })
+    result = _run(tmp_path, "--jobs", "2")
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, f"a failing chapter did not fail the build:\n{log[-3000:]}"
+    assert "Executing chapter book/broken failed" in log, log[-3000:]
+    assert "ValueError: deliberate failure in the broken chapter" in log, log[-3000:]
+    assert "FAILED: book/broken raised an error" in log
+    # The other chapters finished and were cached; Sphinx never ran.
+    assert set(EXECUTED.findall(log)) == {"book/slow1", "book/slow2"}
+    assert "jupyter-book build" not in log
+    spans = [json.loads(line) for line in (tmp_path / "times.jsonl").read_text().splitlines()]
+    assert len(spans) == 3
+    overlapping = any(s1 < e2 and s2 < e1 for i, (s1, e1) in enumerate(spans) for (s2, e2) in spans[i + 1:])
+    assert overlapping, f"no two chapters ran at the same time with --jobs 2: {spans}"
+
+    # With the chapter fixed, one worker: only the broken chapter runs, and the build passes.
+    _write_chapter(tmp_path, "broken", record + 'print("fixed")', prose="A chapter.")
+    executed, log = _build(tmp_path, "--jobs", "1")
+    assert executed == {"book/broken"}, log[-3000:]
+    assert "on 1 worker" in log
+    assert "fixed" in _page(tmp_path, "broken")
