@@ -6,7 +6,7 @@ backward pass can be read side by side. The tests check every function against
 PyTorch's own (``torch.relu``, ``F.leaky_relu``, ``F.gelu``, ``torch.sigmoid``,
 ``torch.tanh``, ``torch.softmax``) and every derivative against autograd.
 
-Book section: {ref}`sec-models-activations` in the Building models chapter.
+Book section: :ref:`sec-models-activations` in the Building models chapter.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def relu(x: Tensor) -> Tensor:
         TypeError: if ``x`` is not a floating tensor.
 
     Reference: Nair and Hinton (2010); Glorot et al. (2011). Book: equation
-    ``eq-models-relu`` in {ref}`sec-models-activations`.
+    :eq:`eq-models-relu` in :ref:`sec-models-activations`.
     """
     _check_input(x)
     # Zero out where x <= 0, keep x elsewhere: NaN fails the comparison, so it is kept (and so is
@@ -107,7 +107,7 @@ def relu_grad(x: Tensor) -> Tensor:
     Raises:
         TypeError: if ``x`` is not a floating tensor.
 
-    Book: equation ``eq-models-relu`` in {ref}`sec-models-activations`.
+    Book: equation :eq:`eq-models-relu` in :ref:`sec-models-activations`.
     """
     _check_input(x)
     return (~(x <= 0)).to(x.dtype)
@@ -122,7 +122,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     Args:
         x (Tensor): input, floating.
         negative_slope (float): the slope :math:`\alpha` for negative inputs.
-            Default: 0.01 (as :func:`torch.nn.functional.leaky_relu`).
+            Default: 0.01 (as ``torch.nn.functional.leaky_relu``).
 
     Shape:
         - Input: :math:`(*)`. Output: :math:`(*)`.
@@ -134,8 +134,8 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
         TypeError: if ``x`` is not a floating tensor or ``negative_slope`` not a number.
         ValueError: if ``negative_slope`` is not finite.
 
-    Reference: Maas et al. (2013). Book: equation ``eq-models-leaky-relu`` in
-    {ref}`sec-models-activations`.
+    Reference: Maas et al. (2013). Book: equation :eq:`eq-models-leaky-relu` in
+    :ref:`sec-models-activations`.
     """
     _check_input(x)
     alpha = _check_slope(negative_slope)
@@ -159,7 +159,7 @@ def leaky_relu_grad(x: Tensor, negative_slope: float = 0.01) -> Tensor:
         TypeError: if ``x`` is not a floating tensor or ``negative_slope`` not a number.
         ValueError: if ``negative_slope`` is not finite.
 
-    Book: equation ``eq-models-leaky-relu`` in {ref}`sec-models-activations`.
+    Book: equation :eq:`eq-models-leaky-relu` in :ref:`sec-models-activations`.
     """
     _check_input(x)
     alpha = _check_slope(negative_slope)
@@ -203,7 +203,7 @@ def gelu(x: Tensor) -> Tensor:
         (:math:`-\infty \cdot 0`).
 
     Reference: Hendrycks and Gimpel (2016), section 2. Book: equation
-    ``eq-models-gelu`` in {ref}`sec-models-activations`.
+    :eq:`eq-models-gelu` in :ref:`sec-models-activations`.
     """
     _check_input(x)
     Phi = 0.5 * (1.0 + torch.erf(x * _INV_SQRT2))  # standard normal CDF
@@ -225,7 +225,7 @@ def gelu_grad(x: Tensor) -> Tensor:
     Raises:
         TypeError: if ``x`` is not a floating tensor.
 
-    Book: equation ``eq-models-gelu`` in {ref}`sec-models-activations`.
+    Book: equation :eq:`eq-models-gelu` in :ref:`sec-models-activations`.
     """
     _check_input(x)
     Phi = 0.5 * (1.0 + torch.erf(x * _INV_SQRT2))
@@ -260,12 +260,12 @@ def sigmoid(x: Tensor) -> Tensor:
         ``torch.sigmoid``, and exactly 0 below about :math:`-103.97` (where
         :math:`e^{-|x|}` underflows). ``torch.sigmoid`` is 0 already below
         about :math:`-88.72`, where its :math:`e^{-x}` overflows, so the two
-        differ there. {ref}`sec-loss-bce` measures both thresholds.
+        differ there. :ref:`sec-loss-bce` measures both thresholds.
 
     Raises:
         TypeError: if ``x`` is not a floating tensor.
 
-    Book: equation ``eq-models-sigmoid`` in {ref}`sec-models-activations`.
+    Book: equation :eq:`eq-models-sigmoid` in :ref:`sec-models-activations`.
     """
     _check_input(x)
     # e^{-|x|} in (0, 1]: no overflow for any x. |x| is written as a where on x >= 0 rather than
@@ -289,7 +289,7 @@ def sigmoid_grad(x: Tensor) -> Tensor:
     Raises:
         TypeError: if ``x`` is not a floating tensor.
 
-    Book: equation ``eq-models-sigmoid`` in {ref}`sec-models-activations`.
+    Book: equation :eq:`eq-models-sigmoid` in :ref:`sec-models-activations`.
     """
     s = sigmoid(x)
     return s * (1.0 - s)
@@ -319,7 +319,7 @@ def tanh(x: Tensor) -> Tensor:
     Raises:
         TypeError: if ``x`` is not a floating tensor.
 
-    Book: equation ``eq-models-tanh`` in {ref}`sec-models-activations`.
+    Book: equation :eq:`eq-models-tanh` in :ref:`sec-models-activations`.
     """
     _check_input(x)
     # Not sign(x) * f(x.abs()): sign and abs have derivative 0 at x = 0, so autograd would give 0.
@@ -343,7 +343,7 @@ def tanh_grad(x: Tensor) -> Tensor:
     Raises:
         TypeError: if ``x`` is not a floating tensor.
 
-    Book: equation ``eq-models-tanh`` in {ref}`sec-models-activations`.
+    Book: equation :eq:`eq-models-tanh` in :ref:`sec-models-activations`.
     """
     t = tanh(x)
     return 1.0 - t * t
@@ -376,8 +376,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
         TypeError: if ``x`` is not a floating tensor or ``dim`` not an int.
         ValueError: if ``x`` is 0-d or ``dim`` is out of range.
 
-    Reference: Bridle (1990). Book: equation ``eq-models-softmax`` in
-    {ref}`sec-models-activations`.
+    Reference: Bridle (1990). Book: equation :eq:`eq-models-softmax` in
+    :ref:`sec-models-activations`.
     """
     _check_input(x)
     dim = _check_dim(x, dim)
@@ -412,7 +412,7 @@ def softmax_jacobian(x: Tensor) -> Tensor:
         TypeError: if ``x`` is not a floating tensor.
         ValueError: if ``x`` is not 1-D or 2-D.
 
-    Book: equation ``eq-models-softmax-jacobian`` in {ref}`sec-models-activations`.
+    Book: equation :eq:`eq-models-softmax-jacobian` in :ref:`sec-models-activations`.
     """
     _check_input(x)
     if x.ndim not in (1, 2):

@@ -56,7 +56,7 @@ __all__ = [
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 CACHE_KEYS = ("X", "Z1", "A1", "Z2", "Y_hat")
 
-#: The hidden activations: name -> (f, f'), the functions of dlfoundations.activations.
+#: The hidden activations by name, each the pair (f, f') of functions of dlfoundations.activations.
 ACTIVATIONS: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
     "sigmoid": (sigmoid, sigmoid_grad),
     "tanh": (tanh, tanh_grad),
@@ -484,6 +484,7 @@ class BackpropLoss(torch.autograd.Function):
     def forward(  # type: ignore[override]
         ctx: Any, X: Tensor, y: Tensor, W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, activation: str
     ) -> Tensor:
+        """Return the mean cross-entropy of :func:`forward`, saving what :meth:`backward` needs."""
         params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
         y = _check_loss(X, y, params, activation)
         _, cache = forward(X, params, activation)
@@ -494,6 +495,7 @@ class BackpropLoss(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+        """Return the hand-written gradients of the four parameters, scaled by ``grad_output``; none for the rest."""
         X, y, W1, b1, W2, b2 = ctx.saved_tensors
         params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
         _, cache = forward(X, params, ctx.activation)  # recompute rather than save the intermediates
@@ -529,23 +531,19 @@ def accuracy(Y_hat: Tensor, y: Tensor) -> float:
 
 
 class TrainResult(NamedTuple):
-    """Parameters after training, and what was measured at every epoch.
+    """Parameters after training, and what was measured at every epoch (the fields below)."""
 
-    Attributes:
-        params (dict[str, Tensor]): the final ``W1, b1, W2, b2``.
-        history (dict[str, list[float]]): ``"train_loss"``, ``"train_accuracy"``
-            and, when validation data were given, ``"val_loss"``, ``"val_accuracy"``;
-            entry ``k`` is measured after ``k`` updates, so entry 0 is at the
-            initial parameters. Each list has ``num_epochs + 1`` entries.
-        best_epoch (int | None): the number of updates ``k`` with the lowest
-            validation loss (the first such ``k``), or ``None`` without validation data.
-        best_params (dict[str, Tensor] | None): the parameters after
-            ``best_epoch`` updates, or ``None`` without validation data.
-    """
-
+    #: The final ``W1, b1, W2, b2``.
     params: dict[str, Tensor]
+    #: ``"train_loss"``, ``"train_accuracy"`` and, when validation data were
+    #: given, ``"val_loss"``, ``"val_accuracy"``; entry ``k`` is measured after
+    #: ``k`` updates, so entry 0 is at the initial parameters. Each list has
+    #: ``num_epochs + 1`` entries.
     history: dict[str, list[float]]
+    #: The number of updates ``k`` with the lowest validation loss (the first
+    #: such ``k``), or ``None`` without validation data.
     best_epoch: int | None = None
+    #: The parameters after ``best_epoch`` updates, or ``None`` without validation data.
     best_params: dict[str, Tensor] | None = None
 
 
@@ -577,8 +575,8 @@ def train_gradient_descent(
             where they are, as in ``torch.optim.SGD``).
         num_epochs (int): number of updates, a positive int.
         activation (str): ``"sigmoid"``, ``"tanh"`` or ``"relu"``. Default: ``"relu"``.
-        X_val (Tensor, optional): validation inputs, only evaluated.
-        y_val (Tensor, optional): validation labels; give both or neither.
+        X_val (Tensor | None): validation inputs, only evaluated.
+        y_val (Tensor | None): validation labels; give both or neither.
 
     Shape:
         - X: :math:`(N, D)`, y: :math:`(N,)`; X_val: :math:`(M, D)`, y_val: :math:`(M,)`.

@@ -22,10 +22,10 @@ sizes and :math:`W` for weights, where PyTorch's documentation writes
   patches (im2col), fast enough to train with.
 - :func:`max_pool2d`, :func:`avg_pool2d`: pooling over unfolded windows.
 - :class:`Conv2d`: an ``nn.Module`` around :func:`conv2d_im2col`, initialised
-  like :class:`torch.nn.Conv2d`.
+  like ``torch.nn.Conv2d``.
 - :class:`DigitCNN`: the small network the chapter trains on 8×8 digits.
 
-Book chapter: {ref}`chap-cnn`.
+Book chapter: :ref:`chap-cnn`.
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
         3
 
     Reference: Dumoulin and Visin, "A guide to convolution arithmetic for deep
-    learning" (2016), relationship 6. Book section {ref}`sec-cnn-sizes`,
-    equation ``eq-cnn-output-size``.
+    learning" (2016), relationship 6. Book section :ref:`sec-cnn-sizes`,
+    equation :eq:`eq-cnn-output-size`.
     """
     I = _check_int(size, "size", 1)
     F_ = _check_int(kernel_size, "kernel_size", 1)  # F_: F is torch.nn.functional here
@@ -181,7 +181,7 @@ def conv2d_loops(
 
     Reference: LeCun et al., "Gradient-based learning applied to document
     recognition" (1998), section II; Goodfellow et al. (2016), equation 9.6.
-    Book section {ref}`sec-cnn-cross-correlation`, equation ``eq-cnn-conv``.
+    Book section :ref:`sec-cnn-cross-correlation`, equation :eq:`eq-cnn-conv`.
     """
     X, weight, bias, S, P, I_out, J_out = _check_conv_args(X, weight, bias, stride, padding)
     N = X.shape[0]
@@ -252,8 +252,8 @@ def conv2d_im2col(
 
     Reference: Chellapilla, Puri and Simard, "High performance convolutional
     neural networks for document processing" (2006), the unfolding of
-    convolutions into a matrix product. Book section {ref}`sec-cnn-im2col`,
-    equation ``eq-cnn-im2col``.
+    convolutions into a matrix product. Book section :ref:`sec-cnn-im2col`,
+    equation :eq:`eq-cnn-im2col`.
     """
     X, weight, bias, S, P, I_out, J_out = _check_conv_args(X, weight, bias, stride, padding)
     N = X.shape[0]
@@ -333,7 +333,7 @@ def max_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
         :math:`-\infty`. ``windows.amax`` would give the same values but share
         the gradient among tied entries and spread NaN over the window.
 
-    Reference: Goodfellow et al. (2016), section 9.3. Book section {ref}`sec-cnn-pooling`.
+    Reference: Goodfellow et al. (2016), section 9.3. Book section :ref:`sec-cnn-pooling`.
     """
     windows, I_out, J_out, _ = _pool_windows(X, kernel_size, stride, padding, fill=-math.inf)  # (N*C, F*F, L)
     ones = X.new_ones(1, 1, *X.shape[2:])  # 1 on the image, 0 on the padding
@@ -371,7 +371,7 @@ def avg_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
         TypeError: as :func:`max_pool2d`.
         ValueError: as :func:`max_pool2d`.
 
-    Reference: Goodfellow et al. (2016), section 9.3. Book section {ref}`sec-cnn-pooling`.
+    Reference: Goodfellow et al. (2016), section 9.3. Book section :ref:`sec-cnn-pooling`.
     """
     windows, I_out, J_out, F_ = _pool_windows(X, kernel_size, stride, padding, fill=0.0)  # (N*C, F*F, L)
     # Add each window's entries one by one in row-major order, from 0, as PyTorch's kernel does, so that
@@ -396,11 +396,11 @@ def _reset_like_torch(weight: Tensor, bias: Tensor | None, generator: torch.Gene
         nn.init.uniform_(bias, -bound, bound, generator=generator)
 
 
-class Conv2d(nn.Module):
+class Conv2d(torch.nn.Module):
     r"""A 2-D convolutional layer computed by :func:`conv2d_im2col`: :math:`Y = b + W \star X` (cross-correlation).
 
     Parameters, their names and shapes, and their initialisation match
-    :class:`torch.nn.Conv2d` (square kernels, zero padding, no dilation or
+    ``torch.nn.Conv2d`` (square kernels, zero padding, no dilation or
     groups), so ``state_dict``\ s load into each other. The weight is drawn by
     ``kaiming_uniform_(weight, a=sqrt(5))``, i.e. :math:`\mathcal U(-1/\sqrt{n}, 1/\sqrt{n})`
     with fan-in :math:`n = C F^2`, and the bias from the same range.
@@ -421,8 +421,8 @@ class Conv2d(nn.Module):
         - Output: :math:`(N, O, I_{out}, J_{out})`, :math:`I_{out} = \lfloor (I + 2P - F)/S \rfloor + 1`.
 
     Attributes:
-        weight (nn.Parameter): :math:`(O, C, F, F)`.
-        bias (nn.Parameter | None): :math:`(O,)`.
+        weight (torch.nn.Parameter): :math:`(O, C, F, F)`.
+        bias (torch.nn.Parameter | None): :math:`(O,)`.
 
     Raises:
         TypeError: if a size is not an int, ``bias`` not a bool or ``generator``
@@ -433,7 +433,7 @@ class Conv2d(nn.Module):
             ``in_channels``, or is smaller than the kernel after padding.
 
     Reference: LeCun et al. (1998), section II; initialisation of
-    :class:`torch.nn.Conv2d`. Book section {ref}`sec-cnn-layer`.
+    ``torch.nn.Conv2d``. Book section :ref:`sec-cnn-layer`.
     """
 
     def __init__(
@@ -514,7 +514,7 @@ def _check_model_input(X: object, C: int, I: int, dtype: torch.dtype) -> None:
         raise TypeError(f"expected X of dtype {dtype} (the model's weights), got {X.dtype}")
 
 
-class DigitCNN(nn.Module):
+class DigitCNN(torch.nn.Module):
     r"""A small CNN for 8×8 digits, split into a backbone and a head: :math:`\hat Y = \text{head}(\text{features}(X))`.
 
     ``features`` is ``Conv(C→C_1, 3, pad 1) → ReLU → Conv(C_1→C_2, 3, pad 1) →
@@ -549,8 +549,8 @@ class DigitCNN(nn.Module):
         - Output: :math:`(N, K)` logits.
 
     Attributes:
-        features (nn.Sequential): the backbone, convolutions to flattened features.
-        head (nn.Linear): the output layer, ``head.in_features == M``.
+        features (torch.nn.Sequential): the backbone, convolutions to flattened features.
+        head (torch.nn.Linear): the output layer, ``head.in_features == M``.
 
     Raises:
         TypeError: if a size is not an int, ``conv`` not a string or

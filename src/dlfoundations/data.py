@@ -43,20 +43,17 @@ __all__ = [
 
 
 class RegressionData(NamedTuple):
-    """A synthetic regression data set and the parameters that generated it.
+    """A synthetic regression data set and the parameters that generated it (the fields below)."""
 
-    Attributes:
-        X (Tensor): inputs, shape ``(N, D)``.
-        y (Tensor): targets, shape ``(N, O)``.
-        weight (Tensor): the true weight, shape ``(O, D)`` (as in ``torch.nn.Linear``).
-        bias (Tensor): the true bias, shape ``(O,)``.
-        noise_std (float): standard deviation of the Gaussian noise added to ``y``.
-    """
-
+    #: Inputs, shape ``(N, D)``.
     X: Tensor
+    #: Targets, shape ``(N, O)``.
     y: Tensor
+    #: The true weight, shape ``(O, D)`` (as in ``torch.nn.Linear``).
     weight: Tensor
+    #: The true bias, shape ``(O,)``.
     bias: Tensor
+    #: Standard deviation of the Gaussian noise added to ``y``.
     noise_std: float
 
 
@@ -98,10 +95,10 @@ def make_linear_regression(
     Args:
         n_samples (int): number of samples ``N``. Default: 100.
         n_features (int): number of input features ``D``. Default: 1.
-        weight (Tensor | sequence | float, optional): true weight of shape
+        weight (Tensor | Sequence[float] | float | None): true weight of shape
             ``(O, D)``; a 1-D ``(D,)`` value or a scalar (when ``D = 1``) means
             ``O = 1``. Default: drawn from a standard normal.
-        bias (Tensor | sequence | float, optional): true bias of shape ``(O,)``;
+        bias (Tensor | Sequence[float] | float | None): true bias of shape ``(O,)``;
             a scalar means ``O = 1``. Default: drawn from a standard normal.
         noise_std (float): standard deviation :math:`\sigma \ge 0` of the
             additive Gaussian noise. Default: 0.1.
@@ -110,7 +107,7 @@ def make_linear_regression(
         n_outputs (int): number of outputs ``O``, used only when neither
             ``weight`` nor ``bias`` fixes it. Default: 1.
         dtype (torch.dtype): floating dtype of every returned tensor. Default: ``torch.float32``.
-        generator (torch.Generator, optional): source of all randomness.
+        generator (torch.Generator | None): source of all randomness.
             Default: PyTorch's global generator.
 
     Shape:
@@ -376,7 +373,7 @@ def pad_collate(batch: Sequence[tuple[Tensor, Tensor]], padding_value: float = 0
     (``mask = torch.arange(T)[None, :] < lengths[:, None]``).
 
     Args:
-        batch (sequence of pairs): ``(x_i, y_i)`` with ``x_i`` of shape ``(T_i, *)``,
+        batch (Sequence[tuple[Tensor, Tensor]]): pairs ``(x_i, y_i)`` with ``x_i`` of shape ``(T_i, *)``,
             ``T_i >= 0``, and every ``y_i`` of one shape. All ``x_i`` share their trailing
             shape ``*`` and dtype.
         padding_value (float): value written after the end of each sequence. Default: 0.0.

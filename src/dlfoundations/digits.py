@@ -12,8 +12,7 @@ digits of the same 13 writers in the training, validation and test splits. A
 test score on such a split measures accuracy on new images by writers the
 model has already seen, not on new writers, and is optimistic for the latter.
 
-Book chapters: Part III ("A digit classifier, end to end", label
-``chap-digits-project``, and the chapters after it).
+Book chapters: Part III, :ref:`chap-digits-project` and the chapters after it.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ PyTorch's own losses disagree among themselves here: ``mse_loss`` and
 ``RuntimeError``, and ``binary_cross_entropy_with_logits`` returns the
 target's dtype.
 
-Book sections: {ref}`chap-linear-regression` (MSE) and
-{ref}`chap-loss-functions` (everything else).
+Book sections: :ref:`chap-linear-regression` (MSE) and
+:ref:`chap-loss-functions` (everything else).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def check_same_shape(y_hat: object, y: object, name: str = "loss") -> None:
         name (str): the caller's name, used in the messages. Default: ``"loss"``.
 
     Raises:
-        TypeError: if either argument is not a :class:`torch.Tensor`.
+        TypeError: if either argument is not a ``torch.Tensor``.
         ValueError: if the shapes differ; the message names both, e.g.
             ``mse_loss expected y_hat and y of the same shape, got y_hat (8, 1) and y (8,)``.
     """
@@ -101,9 +101,9 @@ def mse_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         ValueError: if their shapes differ (unlike PyTorch, no broadcasting:
             the message names both shapes), or ``reduction`` is unknown.
 
-    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-mse``;
-    {ref}`sec-loss-likelihood` derives it as the Gaussian negative
-    log-likelihood, equation ``eq-loss-nll-gaussian``.
+    Book section: :ref:`chap-linear-regression`, equation :eq:`eq-linreg-mse`;
+    :ref:`sec-loss-likelihood` derives it as the Gaussian negative
+    log-likelihood, equation :eq:`eq-loss-nll-gaussian`.
     """
     y_hat, y = _check_pair(y_hat, y, "mse_loss", reduction)  # check_same_shape, floating dtypes, a known reduction
     residual = y_hat - y  # same shape as y: no broadcasting possible here
@@ -218,8 +218,8 @@ def l1_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         ValueError: if the shapes differ or ``reduction`` is unknown.
 
     Reference: Goodfellow et al. (2016), section 6.2.1.2. Book: equation
-    ``eq-loss-l1`` in {ref}`sec-loss-regression`; the Laplace negative
-    log-likelihood, equation ``eq-loss-nll-laplace``, in {ref}`sec-loss-likelihood`.
+    :eq:`eq-loss-l1` in :ref:`sec-loss-regression`; the Laplace negative
+    log-likelihood, equation :eq:`eq-loss-nll-laplace`, in :ref:`sec-loss-likelihood`.
     """
     y_hat, y = _check_pair(y_hat, y, "l1_loss", reduction)
     return _reduce((y_hat - y).abs(), reduction)
@@ -251,8 +251,8 @@ def huber_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean", delta: float =
             to a third one, or ``delta`` is not a number.
         ValueError: if the shapes differ, ``reduction`` is unknown or ``delta`` is not positive and finite.
 
-    Reference: Huber (1964), equation (9). Book: equation ``eq-loss-huber``
-    in {ref}`sec-loss-regression`.
+    Reference: Huber (1964), equation (9). Book: equation :eq:`eq-loss-huber`
+    in :ref:`sec-loss-regression`.
     """
     y_hat, y = _check_pair(y_hat, y, "huber_loss", reduction)
     if isinstance(delta, bool) or not isinstance(delta, (int, float)):
@@ -312,8 +312,8 @@ def bce_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
             ``y_hat`` lies outside :math:`[0, 1]`.
 
     Reference: Goodfellow et al. (2016), section 6.2.2.2. Book: equation
-    ``eq-loss-bce`` in {ref}`sec-loss-bce`; the Bernoulli negative
-    log-likelihood, equation ``eq-loss-nll-bernoulli``, in {ref}`sec-loss-likelihood`.
+    :eq:`eq-loss-bce` in :ref:`sec-loss-bce`; the Bernoulli negative
+    log-likelihood, equation :eq:`eq-loss-nll-bernoulli`, in :ref:`sec-loss-likelihood`.
     """
     y_hat, y = _check_pair(y_hat, y, "bce_loss", reduction)
     outside = ((y_hat < 0) | (y_hat > 1)).nonzero()
@@ -353,8 +353,8 @@ def bce_with_logits_loss(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tenso
         ValueError: if the shapes differ or ``reduction`` is unknown.
 
     Reference: Goodfellow et al. (2016), section 6.2.2.2 (equation 6.33 writes
-    the loss as a softplus). Book: equation ``eq-loss-bce-stable`` in
-    {ref}`sec-loss-bce`.
+    the loss as a softplus). Book: equation :eq:`eq-loss-bce-stable` in
+    :ref:`sec-loss-bce`.
     """
     Z, y = _check_pair(Z, y, "bce_with_logits_loss", reduction)
     # max(-z, 0) and -|z| both take the z >= 0 branch at z = 0, so autograd differentiates one
@@ -394,8 +394,8 @@ def log_softmax(Z: Tensor, dim: int = -1) -> Tensor:
         ValueError: if ``Z`` is 0-d or ``dim`` is out of range.
 
     Reference: Bridle (1990) for softmax; Goodfellow et al. (2016), section
-    4.1 for the shift. Book: equations ``eq-loss-logsumexp`` and
-    ``eq-loss-log-softmax`` in {ref}`sec-loss-softmax`.
+    4.1 for the shift. Book: equations :eq:`eq-loss-logsumexp` and
+    :eq:`eq-loss-log-softmax` in :ref:`sec-loss-softmax`.
     """
     _check_logits_dim(Z, dim, "log_softmax")
     if Z.shape[dim] == 0:  # no classes: nothing to normalise (and amax refuses an empty dimension)
@@ -439,7 +439,7 @@ def nll_loss(log_y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         refuses :math:`-100` like any index outside :math:`[0, K)`.
 
     Reference: Goodfellow et al. (2016), section 6.2.1.1. Book: equation
-    ``eq-loss-ce`` in {ref}`sec-loss-softmax`.
+    :eq:`eq-loss-ce` in :ref:`sec-loss-softmax`.
     """
     _check_logits_2d(log_y_hat, "log_y_hat", "nll_loss")
     N, K = log_y_hat.shape
@@ -480,9 +480,9 @@ def cross_entropy(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
         ``ValueError`` like any index outside :math:`[0, K)`.
 
     Reference: Bridle (1990); Goodfellow et al. (2016), section 6.2.2.3.
-    Book: equation ``eq-loss-ce`` in {ref}`sec-loss-softmax`; the categorical
-    negative log-likelihood, equation ``eq-loss-nll-categorical``, in
-    {ref}`sec-loss-likelihood`.
+    Book: equation :eq:`eq-loss-ce` in :ref:`sec-loss-softmax`; the categorical
+    negative log-likelihood, equation :eq:`eq-loss-nll-categorical`, in
+    :ref:`sec-loss-likelihood`.
     """
     _check_logits_2d(Z, "Z", "cross_entropy")
     _check_class_targets(y, *Z.shape, "cross_entropy")  # before log_softmax, so messages name cross_entropy
@@ -515,7 +515,7 @@ def cross_entropy_grad(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
             is not ``"mean"`` or ``"sum"`` (``"none"`` gives no scalar to differentiate).
 
     Reference: Bridle (1990); Goodfellow et al. (2016), section 6.2.2.3.
-    Book: equation ``eq-loss-ce-grad`` in {ref}`sec-loss-ce-gradient`.
+    Book: equation :eq:`eq-loss-ce-grad` in :ref:`sec-loss-ce-gradient`.
     """
     _check_logits_2d(Z, "Z", "cross_entropy_grad")
     N, K = Z.shape

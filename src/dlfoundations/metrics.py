@@ -8,8 +8,7 @@ class :math:`k`. The functions take label tensors (not logits) and agree with
 ``zero_division``), which the tests check with Hypothesis, absent classes,
 single samples and every integer label dtype included.
 
-Book chapter: "Project: a digit classifier, end to end" (label
-``chap-digits-project``, section ``sec-digits-metrics``).
+Book chapter: :ref:`chap-digits-project`, section :ref:`sec-digits-metrics`.
 """
 
 from __future__ import annotations
@@ -86,7 +85,7 @@ def accuracy(y_true: Tensor, y_pred: Tensor) -> float:
         ValueError: if the shapes are not both ``(N,)`` with :math:`N \ge 1` (as scikit-learn's
             ``accuracy_score`` refuses empty input), or on different devices.
 
-    Book section: ``sec-digits-metrics``, equation ``eq-digits-accuracy``.
+    Book section: :ref:`sec-digits-metrics`, equation :eq:`eq-digits-accuracy`.
     """
     y_true, y_pred = _check_labels(y_true, y_pred, None)
     return (y_true == y_pred).double().mean().item()
@@ -118,7 +117,7 @@ def confusion_matrix(y_true: Tensor, y_pred: Tensor, num_classes: int) -> Tensor
             different devices, ``num_classes`` is not in ``[1, 2**31 - 1]`` (or the matrix cannot
             be allocated), or a label is outside ``[0, num_classes)`` (the message names it and its position).
 
-    Book section: ``sec-digits-metrics``, equation ``eq-digits-confusion``.
+    Book section: :ref:`sec-digits-metrics`, equation :eq:`eq-digits-confusion`.
     """
     K = _check_num_classes(num_classes)
     y_true, y_pred = _check_labels(y_true, y_pred, K)
@@ -230,8 +229,8 @@ def precision_recall_f1(
         ``labels=range(K)`` would ignore it.
 
     Reference: van Rijsbergen, *Information Retrieval* (1979), chapter 7 (the
-    F-measure with :math:`\beta = 1`). Book section ``sec-digits-metrics``,
-    equations ``eq-digits-precision-recall`` and ``eq-digits-macro``.
+    F-measure with :math:`\beta = 1`). Book section :ref:`sec-digits-metrics`,
+    equations :eq:`eq-digits-precision-recall` and :eq:`eq-digits-macro`.
     """
     if not (average is None or isinstance(average, str) and average in _AVERAGES):
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")

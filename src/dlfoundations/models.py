@@ -1,14 +1,14 @@
 r"""Multilayer perceptrons, parameter counting and one-hot targets.
 
-An MLP is a stack of :class:`torch.nn.Linear` layers, each computing
+An MLP is a stack of ``torch.nn.Linear`` layers, each computing
 :math:`Z = X W^\top + \mathbf b`, with an activation between them and none after
 the last. This module builds the same network two ways, as an
-:class:`torch.nn.Sequential` (:func:`mlp_sequential`) and as an
-:class:`torch.nn.Module` subclass (:class:`MLP`), counts its parameters by formula
+``torch.nn.Sequential`` (:func:`mlp_sequential`) and as an
+``torch.nn.Module`` subclass (:class:`MLP`), counts its parameters by formula
 (:func:`count_linear_parameters`) and by inspection (:func:`count_parameters`),
 and encodes class labels as one-hot rows (:func:`one_hot`).
 
-Book section: {ref}`chap-building-models`.
+Book section: :ref:`chap-building-models`.
 """
 
 from __future__ import annotations
@@ -52,13 +52,13 @@ def make_activation(name: str) -> nn.Module:
             form) or ``"identity"``.
 
     Returns:
-        nn.Module: a fresh module without parameters.
+        torch.nn.Module: a fresh module without parameters.
 
     Raises:
         TypeError: if ``name`` is not a string.
         ValueError: if ``name`` is unknown; the message lists the allowed names.
 
-    Book section: {ref}`sec-models-activations`.
+    Book section: :ref:`sec-models-activations`.
     """
     if not isinstance(name, str):
         raise TypeError(f"activation must be a str, one of {ACTIVATION_NAMES}, got {type(name).__name__}")
@@ -98,7 +98,7 @@ def count_linear_parameters(layer_sizes: Sequence[int]) -> int:
         >>> count_linear_parameters([4, 8, 3])  # 8 * (4 + 1) + 3 * (8 + 1)
         67
 
-    Book section: {ref}`sec-models-counting`, equation ``eq-models-count``.
+    Book section: :ref:`sec-models-counting`, equation :eq:`eq-models-count`.
     """
     sizes = _check_sizes(layer_sizes, "layer_sizes", min_len=2)
     return sum(n * (m + 1) for m, n in zip(sizes[:-1], sizes[1:]))
@@ -108,16 +108,16 @@ def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters of a model: ``sum(p.numel() for p in model.parameters() if p.requires_grad)``.
 
     Args:
-        model (nn.Module): any module.
+        model (torch.nn.Module): any module.
 
     Returns:
         int: the number of scalars that an optimizer would update. Buffers
         (such as batch normalisation's running statistics) are not counted.
 
     Raises:
-        TypeError: if ``model`` is not an :class:`torch.nn.Module`.
+        TypeError: if ``model`` is not an ``torch.nn.Module``.
 
-    Book section: {ref}`sec-models-counting`.
+    Book section: :ref:`sec-models-counting`.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -145,14 +145,14 @@ def _mlp_layers(
     layers: list[nn.Module] = []
     fan_in = D
     for H in hidden:
-        layers.append(nn.Linear(fan_in, H))  # (N, fan_in) -> (N, H)
+        layers.append(torch.nn.Linear(fan_in, H))  # (N, fan_in) -> (N, H)
         if batch_norm:
-            layers.append(nn.BatchNorm1d(H))
+            layers.append(torch.nn.BatchNorm1d(H))
         layers.append(make_activation(activation))
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(torch.nn.Dropout(dropout))
         fan_in = H
-    layers.append(nn.Linear(fan_in, O))  # (N, fan_in) -> (N, O): no activation after it
+    layers.append(torch.nn.Linear(fan_in, O))  # (N, fan_in) -> (N, O): no activation after it
     return layers
 
 
@@ -162,7 +162,7 @@ def mlp_sequential(
     out_features: int,
     activation: str = "relu",
 ) -> nn.Sequential:
-    r"""An MLP as an :class:`torch.nn.Sequential`: :math:`\hat Y = f(\cdots f(X W_1^\top + \mathbf b_1) \cdots) W_L^\top + \mathbf b_L`.
+    r"""An MLP as an ``torch.nn.Sequential``: :math:`\hat Y = f(\cdots f(X W_1^\top + \mathbf b_1) \cdots) W_L^\top + \mathbf b_L`.
 
     The layers are ``Linear, activation`` for each hidden size, then a final
     ``Linear`` with no activation, so the output is logits (or raw regression
@@ -179,23 +179,23 @@ def mlp_sequential(
         - Input: :math:`(N, D)`. Output: :math:`(N, O)`.
 
     Returns:
-        nn.Sequential: the network, with PyTorch's default initialisation.
+        torch.nn.Sequential: the network, with PyTorch's default initialisation.
 
     Raises:
         TypeError: if a size is not an int or ``activation`` not a string.
         ValueError: if a size is not positive or ``activation`` is unknown.
 
-    Book section: {ref}`sec-models-two-ways`.
+    Book section: :ref:`sec-models-two-ways`.
     """
     return nn.Sequential(*_mlp_layers(in_features, hidden_sizes, out_features, activation, 0.0, False))
 
 
-class MLP(nn.Module):
+class MLP(torch.nn.Module):
     r"""Multilayer perceptron: :math:`A_l = f(A_{l-1} W_l^\top + \mathbf b_l)` for each hidden layer, then a linear output.
 
     Each hidden layer is ``Linear -> BatchNorm1d (if batch_norm) -> activation
     -> Dropout (if dropout > 0)``; the last layer is a ``Linear`` with no
-    activation. The layers live in :attr:`net`, an :class:`torch.nn.Sequential`,
+    activation. The layers live in :attr:`net`, an ``torch.nn.Sequential``,
     so ``MLP(D, hs, O, act).net`` has the same ``state_dict`` keys as
     ``mlp_sequential(D, hs, O, act)``.
 
@@ -207,7 +207,7 @@ class MLP(nn.Module):
         activation (str): one of :data:`ACTIVATION_NAMES`. Default: ``"relu"``.
         dropout (float): dropout probability in :math:`[0, 1)` after each hidden
             activation; 0 adds no dropout layer. Default: 0.0.
-        batch_norm (bool): add :class:`torch.nn.BatchNorm1d` after each hidden
+        batch_norm (bool): add ``torch.nn.BatchNorm1d`` after each hidden
             ``Linear``. Default: ``False``.
 
     Shape:
@@ -215,9 +215,11 @@ class MLP(nn.Module):
         - Output: :math:`(N, O)`.
 
     Attributes:
-        net (nn.Sequential): the layers, in order.
-        in_features (int), hidden_sizes (tuple[int, ...]), out_features (int),
-        activation (str): the constructor's arguments.
+        net (torch.nn.Sequential): the layers, in order.
+        in_features (int): the constructor's argument.
+        hidden_sizes (tuple[int, ...]): the constructor's argument, as a tuple.
+        out_features (int): the constructor's argument.
+        activation (str): the constructor's argument.
 
     Raises:
         TypeError: if an argument has the wrong type.
@@ -229,7 +231,7 @@ class MLP(nn.Module):
         training; a network that can only output its last bias is refused here.
 
     Reference: Rumelhart, Hinton and Williams (1986); Goodfellow et al. (2016),
-    chapter 6. Book section: {ref}`sec-models-two-ways`.
+    chapter 6. Book section: :ref:`sec-models-two-ways`.
     """
 
     def __init__(
@@ -304,7 +306,7 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
         that happens to lack the last class still gets :math:`K` columns.
         Bad labels raise ``ValueError`` instead of ``F.one_hot``'s ``RuntimeError``.
 
-    Book section: {ref}`sec-models-heads`, equation ``eq-models-one-hot``.
+    Book section: :ref:`sec-models-heads`, equation :eq:`eq-models-one-hot`.
     """
     if not isinstance(y, Tensor):
         raise TypeError(f"expected y to be a torch.Tensor, got {type(y).__name__}")
@@ -334,18 +336,18 @@ def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn
     ``torch.equal`` to ``layer.reset_parameters()``'s.
 
     Args:
-        model (nn.Module): changed in place; layers other than ``nn.Linear`` are left alone.
+        model (torch.nn.Module): changed in place; layers other than ``nn.Linear`` are left alone.
         generator (torch.Generator): the source of the draws, e.g.
             ``dlfoundations.seed.make_generator(seed)``.
 
     Returns:
-        nn.Module: ``model`` itself, for chaining.
+        torch.nn.Module: ``model`` itself, for chaining.
 
     Raises:
         TypeError: if ``model`` is not an ``nn.Module`` or ``generator`` not a ``torch.Generator``.
 
-    Book: {ref}`sec-models-heads` (every learning rate of a search starts
-    from the same weights) and {ref}`chap-training-loop`.
+    Book: :ref:`sec-models-heads` (every learning rate of a search starts
+    from the same weights) and :ref:`chap-training-loop`.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")

@@ -63,16 +63,16 @@ def freeze(module: nn.Module) -> nn.Module:
     behaviour and freezes nothing.
 
     Args:
-        module (nn.Module): the module to freeze, in place (e.g. ``model.features``).
+        module (torch.nn.Module): the module to freeze, in place (e.g. ``model.features``).
 
     Returns:
-        nn.Module: ``module`` itself, for chaining.
+        torch.nn.Module: ``module`` itself, for chaining.
 
     Raises:
         TypeError: if ``module`` is not an ``nn.Module``.
 
     Reference: Yosinski et al. (2014), section 2 ("frozen" vs "fine-tuned"
-    layers). Book section {ref}`sec-transfer-freezing`.
+    layers). Book section :ref:`sec-transfer-freezing`.
     """
     for p in _check_module(module).parameters():
         p.requires_grad_(False)
@@ -83,15 +83,15 @@ def unfreeze(module: nn.Module) -> nn.Module:
     """Make every parameter of ``module`` trainable again: ``p.requires_grad_(True)`` for each.
 
     Args:
-        module (nn.Module): the module to unfreeze, in place.
+        module (torch.nn.Module): the module to unfreeze, in place.
 
     Returns:
-        nn.Module: ``module`` itself.
+        torch.nn.Module: ``module`` itself.
 
     Raises:
         TypeError: if ``module`` is not an ``nn.Module``.
 
-    Book section {ref}`sec-transfer-freezing`.
+    Book section :ref:`sec-transfer-freezing`.
     """
     for p in _check_module(module).parameters():
         p.requires_grad_(True)
@@ -106,7 +106,7 @@ def replace_head(model: nn.Module, num_classes: int, generator: torch.Generator 
     and are trainable whatever the backbone's state.
 
     Args:
-        model (nn.Module): a model with an ``nn.Linear`` attribute ``head``
+        model (torch.nn.Module): a model with an ``nn.Linear`` attribute ``head``
             (e.g. :class:`dlfoundations.conv.DigitCNN`); changed in place.
         num_classes (int): outputs :math:`K` of the new head (the target's classes), ``>= 1``.
         generator (torch.Generator | None): source of the new weights. Default: ``None``.
@@ -115,14 +115,14 @@ def replace_head(model: nn.Module, num_classes: int, generator: torch.Generator 
         - the model's output becomes :math:`(N, K)`.
 
     Returns:
-        nn.Module: ``model`` itself.
+        torch.nn.Module: ``model`` itself.
 
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``, its ``head`` is not an
             ``nn.Linear``, ``num_classes`` is not an int or ``generator`` not a generator.
         ValueError: if ``num_classes < 1``.
 
-    Reference: Yosinski et al. (2014), section 2. Book section {ref}`sec-transfer-freezing`.
+    Reference: Yosinski et al. (2014), section 2. Book section :ref:`sec-transfer-freezing`.
     """
     _check_module(model, "model")
     head = getattr(model, "head", None)
@@ -151,7 +151,7 @@ def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[d
     (the whole backbone frozen) is dropped.
 
     Args:
-        model (nn.Module): a model with a submodule named ``head``.
+        model (torch.nn.Module): a model with a submodule named ``head``.
         backbone_lr (float): learning rate of the backbone, ``> 0``.
         head_lr (float): learning rate of the head, ``> 0``.
 
@@ -165,7 +165,7 @@ def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[d
 
     Reference: per-layer learning rates for fine-tuning, as in Yosinski et
     al. (2014); ``torch.optim``'s "per-parameter options". Book section
-    {ref}`sec-transfer-groups`.
+    :ref:`sec-transfer-groups`.
     """
     _check_module(model, "model")
     if not isinstance(getattr(model, "head", None), nn.Module):
@@ -189,7 +189,7 @@ def count_trainable(model: nn.Module) -> tuple[int, int]:
     """Count a model's scalars: ``(trainable, total)``, trainable meaning ``requires_grad=True``.
 
     Args:
-        model (nn.Module): any module.
+        model (torch.nn.Module): any module.
 
     Returns:
         tuple[int, int]: the number of scalars an optimizer can update, and of all parameters.
@@ -197,7 +197,7 @@ def count_trainable(model: nn.Module) -> tuple[int, int]:
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``.
 
-    Book section {ref}`sec-transfer-freezing`.
+    Book section :ref:`sec-transfer-freezing`.
     """
     params = list(_check_module(model, "model").parameters())
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
@@ -229,7 +229,7 @@ def select_classes(X: Tensor, y: Tensor, classes: Sequence[int]) -> tuple[Tensor
             or no sample is kept. A class absent from ``y`` keeps its new label
             and simply has no sample.
 
-    Book section {ref}`sec-transfer-data`.
+    Book section :ref:`sec-transfer-data`.
     """
     if not isinstance(X, Tensor):
         raise TypeError(f"X must be a tensor, got {type(X).__name__}")
@@ -288,7 +288,7 @@ def few_label_subset(y: Tensor, num_per_class: int, generator: torch.Generator |
         ValueError: if ``y`` is not 1-D or empty, ``num_per_class < 1``, or a
             class has fewer than ``num_per_class`` samples (the message names it).
 
-    Book section {ref}`sec-transfer-data`.
+    Book section :ref:`sec-transfer-data`.
     """
     y = _check_labels(y)
     m = _check_int(num_per_class, "num_per_class", 1)
