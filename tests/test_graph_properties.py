@@ -159,10 +159,10 @@ def test_graph_layers_and_draw_graph_reject_bad_graphs(graph, error, match):
 @pytest.mark.parametrize(("ax", "fontsize", "error", "match"), [
     (None, 9, TypeError, "expected ax to be a matplotlib Axes, got NoneType"),
     ("axes", 9, TypeError, "expected ax to be a matplotlib Axes, got str"),
-    ("ok", "big", TypeError, "expected fontsize to be a number of points, got str"),
-    ("ok", True, TypeError, "expected fontsize to be a number of points, got bool"),
-    ("ok", 0, ValueError, "expected a finite fontsize > 0, got 0"),
-    ("ok", float("nan"), ValueError, "expected a finite fontsize > 0, got nan"),
+    ("ok", "big", TypeError, "fontsize must be a float, got str"),
+    ("ok", True, TypeError, "fontsize must be a float, got bool"),
+    ("ok", 0, ValueError, r"Invalid fontsize: 0 \(expected a finite number > 0\)"),
+    ("ok", float("nan"), ValueError, r"Invalid fontsize: nan \(expected a finite number > 0\)"),
 ])
 def test_draw_graph_rejects_bad_axes_and_fontsize(ax, fontsize, error, match):
     fig, real_ax = plt.subplots()

@@ -37,6 +37,25 @@ def available_devices() -> list[str]:
     return found
 
 
+def _check_device(prefer: object, available: list[str]) -> torch.device:
+    """Return ``torch.device(prefer)`` if it names a device this machine has; raise naming the ones it has."""
+    if not isinstance(prefer, (str, torch.device)):
+        raise TypeError(f"prefer must be None, a str or a torch.device, got {type(prefer).__name__}")
+    try:
+        device = torch.device(prefer)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {prefer!r}; expected one of {list(_KNOWN)}") from error
+    if device.type not in _KNOWN:
+        raise ValueError(f"unknown device {str(prefer)!r} of type {device.type!r}; expected one of {list(_KNOWN)}")
+    if device.type not in available:
+        raise ValueError(f"device {str(device)!r} is not available on this machine; available: {available}")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {str(device)!r} requested, but this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
+    return device
+
+
 def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on: ``prefer`` if given, else the best available.
 
@@ -56,21 +75,7 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
             machine does not have (the message lists the available ones), or a
             CUDA index beyond the number of GPUs.
     """
-    available = available_devices()
-    if prefer is None:
-        return torch.device("cuda:0" if available[0] == "cuda" else available[0])
-    if not isinstance(prefer, (str, torch.device)):
-        raise TypeError(f"prefer must be None, a str or a torch.device, got {type(prefer).__name__}")
-    try:
-        device = torch.device(prefer)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {prefer!r}; expected one of {list(_KNOWN)}") from error
-    if device.type not in _KNOWN:
-        raise ValueError(f"unknown device {str(prefer)!r} of type {device.type!r}; expected one of {list(_KNOWN)}")
-    if device.type not in available:
-        raise ValueError(f"device {str(device)!r} is not available on this machine; available: {available}")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(
-            f"device {str(device)!r} requested, but this machine has {torch.cuda.device_count()} CUDA device(s)"
-        )
-    return device
+    if prefer is not None:
+        return _check_device(prefer, available_devices())  # the device asked for, if this machine has it
+    best = available_devices()[0]  # CUDA, then MPS, then the CPU
+    return torch.device("cuda:0" if best == "cuda" else best)

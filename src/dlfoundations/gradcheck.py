@@ -45,9 +45,11 @@ def _check_eps(eps: object) -> float:
     return float(eps)
 
 
-def _check_fn(fn: object) -> None:
+def _check_args(fn: object, inputs: object, eps: object) -> tuple[tuple[torch.Tensor, ...], float]:
+    """Check the arguments of :func:`numerical_grad` and :func:`check_grad`; return ``inputs`` as a tuple and ``eps``."""
     if not callable(fn):
         raise TypeError(f"expected fn to be callable, got {type(fn).__name__}")
+    return _as_inputs(inputs), _check_eps(eps)
 
 
 def _scalar(out: object) -> torch.Tensor:
@@ -106,9 +108,7 @@ def numerical_grad(
     Optimization*, Sec. 8.1; book equation ``eq-autograd-central`` in
     {ref}`sec-autograd-gradcheck`.
     """
-    _check_fn(fn)
-    inputs = _as_inputs(inputs)
-    eps = _check_eps(eps)
+    inputs, eps = _check_args(fn, inputs, eps)
     # Contiguous copies: .view(-1) below needs them (a transposed input is not).
     point = [t.detach().clone(memory_format=torch.contiguous_format) for t in inputs]
     grads = []
@@ -176,9 +176,7 @@ def check_grad(
     compares full Jacobians against a tolerance instead of returning the
     difference; book section {ref}`sec-autograd-gradcheck`.
     """
-    _check_fn(fn)
-    inputs = _as_inputs(inputs)
-    eps = _check_eps(eps)
+    inputs, eps = _check_args(fn, inputs, eps)
     leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
     out = _scalar(fn(*leaves))
     if out.requires_grad:

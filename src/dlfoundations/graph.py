@@ -12,7 +12,6 @@ Book section: {ref}`sec-autograd-graph` in the Autograd chapter.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch
 
+from dlfoundations._validation import check_float
 from dlfoundations.plotting import COLORS
 
 __all__ = ["Node", "Graph", "walk_graph", "graph_layers", "draw_graph"]
@@ -59,6 +59,26 @@ class Graph:
     edges: list[tuple[int, int]] = field(default_factory=list)
 
 
+def _check_walk_args(tensor: object, names: object) -> Mapping[str, torch.Tensor]:
+    """Check the arguments of :func:`walk_graph`; return ``names`` (``{}`` for ``None``)."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"expected tensor to be a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.grad_fn is None:
+        raise ValueError(
+            "expected a tensor with a grad_fn (computed from tensors with requires_grad=True), "
+            f"got a tensor with grad_fn=None (is_leaf={tensor.is_leaf}, requires_grad={tensor.requires_grad})"
+        )
+    names = {} if names is None else names
+    if not isinstance(names, Mapping):
+        raise TypeError(f"expected names to be a mapping {{name: tensor}}, got {type(names).__name__}")
+    for name, leaf in names.items():
+        if not isinstance(name, str) or not isinstance(leaf, torch.Tensor):
+            raise TypeError(
+                f"expected names to map str to torch.Tensor, got {type(name).__name__} -> {type(leaf).__name__}"
+            )
+    return names
+
+
 def walk_graph(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None = None) -> Graph:
     r"""Return the backward graph behind ``tensor``, found by following ``grad_fn.next_functions``.
 
@@ -87,22 +107,7 @@ def walk_graph(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None = 
     differentiation (Baydin et al., 2018, Sec. 3.2); book section
     {ref}`sec-autograd-graph`.
     """
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"expected tensor to be a torch.Tensor, got {type(tensor).__name__}")
-    if tensor.grad_fn is None:
-        raise ValueError(
-            "expected a tensor with a grad_fn (computed from tensors with requires_grad=True), "
-            f"got a tensor with grad_fn=None (is_leaf={tensor.is_leaf}, requires_grad={tensor.requires_grad})"
-        )
-    names = {} if names is None else names
-    if not isinstance(names, Mapping):
-        raise TypeError(f"expected names to be a mapping {{name: tensor}}, got {type(names).__name__}")
-    for name, leaf in names.items():
-        if not isinstance(name, str) or not isinstance(leaf, torch.Tensor):
-            raise TypeError(
-                f"expected names to map str to torch.Tensor, got {type(name).__name__} -> {type(leaf).__name__}"
-            )
-
+    names = _check_walk_args(tensor, names)
     ids: dict[object, int] = {tensor.grad_fn: 0}  # backward node -> its id
     nodes: list[Node] = []
     edges: list[tuple[int, int]] = []
@@ -202,10 +207,7 @@ def draw_graph(ax: Axes, graph: Graph, fontsize: float = 9) -> list[Artist]:
     if not isinstance(ax, Axes):
         raise TypeError(f"expected ax to be a matplotlib Axes, got {type(ax).__name__}")
     _check_graph(graph)
-    if isinstance(fontsize, bool) or not isinstance(fontsize, (int, float)):
-        raise TypeError(f"expected fontsize to be a number of points, got {type(fontsize).__name__}: {fontsize!r}")
-    if not (math.isfinite(fontsize) and fontsize > 0):
-        raise ValueError(f"expected a finite fontsize > 0, got {fontsize}")
+    fontsize = check_float(fontsize, "fontsize", low=0.0, low_open=True)  # in points
     if not graph.nodes:
         raise ValueError("expected a graph with at least one node, got an empty graph")
     layer = graph_layers(graph)

@@ -71,8 +71,7 @@ def broadcast_shape(shape_a: Sequence[int] | int, shape_b: Sequence[int] | int) 
         >>> broadcast_shape((4, 1), (3,))
         (4, 3)
     """
-    a = _check_shape(shape_a, "shape_a")
-    b = _check_shape(shape_b, "shape_b")
+    a, b = _check_shape(shape_a, "shape_a"), _check_shape(shape_b, "shape_b")
     ndim = max(len(a), len(b))
     a_padded = (1,) * (ndim - len(a)) + a  # pad on the left: align on the right
     b_padded = (1,) * (ndim - len(b)) + b
