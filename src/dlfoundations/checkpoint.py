@@ -24,8 +24,7 @@ same moment: :class:`CheckpointOnImprovement`, passed to
 :func:`dlfoundations.train.fit` as ``on_improvement``, writes all three together
 at the end of every epoch that improves the validation loss.
 
-Book chapter: "Project: a digit classifier, end to end" (label
-``chap-digits-project``, section ``sec-digits-checkpoint``).
+Book chapter: :ref:`chap-digits-project`, section :ref:`sec-digits-checkpoint`.
 """
 
 from __future__ import annotations
@@ -246,14 +245,14 @@ def save_checkpoint(
     Everything is checked against :func:`check_plain` *before* the file is
     written, so a checkpoint this function writes always loads with
     ``torch.load(path, weights_only=True)``, in any program. A dataclass ``config`` is
-    converted with :func:`dataclasses.asdict` (and the result checked); any
+    converted with ``dataclasses.asdict`` (and the result checked); any
     other object is refused. The file is written to a temporary name in the
     same folder and renamed, so a crash mid-write never leaves half a
     checkpoint under ``path``.
 
     Args:
         path (str | os.PathLike): file to write; its folder must exist.
-        model (nn.Module): whose ``state_dict()`` is saved.
+        model (torch.nn.Module): whose ``state_dict()`` is saved.
         optimizer (torch.optim.Optimizer | None): whose ``state_dict()`` is
             saved, to resume training. Default: ``None``.
         epoch (int): the 0-based epoch at whose end the model, the optimizer
@@ -262,8 +261,9 @@ def save_checkpoint(
         rng (Mapping | None): the random-number generators' states at the same
             moment, from :func:`get_rng_states`, to resume training exactly.
             Default: ``None`` (``{}``).
-        config (Mapping | dataclass | None): the hyper-parameters that rebuild
-            the model and training, as plain values. Default: ``None`` (``{}``).
+        config (Mapping | None): the hyper-parameters that rebuild the model
+            and training, as plain values (or a dataclass instance, converted).
+            Default: ``None`` (``{}``).
         extra (Mapping | None): anything else needed at inference, tensors or
             plain values, e.g. ``{"standardizer": standardizer.state_dict()}``.
             Default: ``None`` (``{}``).
@@ -282,7 +282,7 @@ def save_checkpoint(
             or ``path`` is a directory.
 
     Reference: PyTorch's "Saving and loading models" tutorial (the checkpoint
-    dict); book section ``sec-digits-checkpoint``.
+    dict); book section :ref:`sec-digits-checkpoint`.
     """
     # Checked first, so that whatever is written loads with torch.load(weights_only=True).
     path, epoch, rng, config, extra = _check_save_args(path, model, optimizer, epoch, best_val_loss, rng, config, extra)
@@ -626,7 +626,7 @@ def load_checkpoint(
 
     Args:
         path (str | os.PathLike): a file written by :func:`save_checkpoint`.
-        model (nn.Module): built with the checkpoint's ``config``; receives the weights.
+        model (torch.nn.Module): built with the checkpoint's ``config``; receives the weights.
         optimizer (torch.optim.Optimizer | None): receives the optimizer state,
             to resume training. Default: ``None`` (the optimizer state is not loaded).
         map_location (str | torch.device): where tensors are loaded. Default: ``"cpu"``.
@@ -661,7 +661,7 @@ def load_checkpoint(
         TypeError: if ``path``, ``model``, ``optimizer`` or ``map_location`` have the wrong type.
         ValueError: if ``map_location`` is not a device available here.
 
-    Book section: ``sec-digits-checkpoint``.
+    Book section: :ref:`sec-digits-checkpoint`.
     """
     path, device = _check_load_args(path, model, optimizer, map_location)
     try:
@@ -717,7 +717,7 @@ class CheckpointOnImprovement:
 
     Args:
         path (str | os.PathLike): the checkpoint file, overwritten at every improvement.
-        model (nn.Module): the model being trained.
+        model (torch.nn.Module): the model being trained.
         optimizer (torch.optim.Optimizer | None): its optimizer. Default: ``None``.
         generators (Mapping[str, torch.Generator] | None): named generators the
             training draws from besides the global one, e.g. the loader's
@@ -732,7 +732,7 @@ class CheckpointOnImprovement:
         TypeError: as :func:`save_checkpoint` (checked on the first save) and
             :func:`get_rng_states`.
 
-    Book section: ``sec-digits-checkpoint``.
+    Book section: :ref:`sec-digits-checkpoint`.
     """
 
     def __init__(

@@ -4,8 +4,7 @@ Chapters and library code call :func:`get_device` instead of writing
 ``"cuda" if torch.cuda.is_available() else "cpu"`` in many places, so the
 order of preference and the error messages live in one function.
 
-Book section: the "Devices" section of the Tensors chapter (label
-``sec-tensors-devices``).
+Book section: :ref:`sec-tensors-devices` in the Tensors chapter.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the function; comparing it with the analytic gradient catches a wrong backward
 formula. It only works in float64: in float32 the round-off error of the
 difference swamps the derivative.
 
-Book section: {ref}`sec-autograd-gradcheck` in the Autograd chapter.
+Book section: :ref:`sec-autograd-gradcheck` in the Autograd chapter.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def numerical_grad(
         eps (float): the step :math:`\epsilon`. Default: ``1e-6``, within a
             decade of the step :math:`(3u|f|/|f'''|)^{1/3}` that balances the two
             errors in float64 for smooth functions of size ~1
-            (``eq-autograd-fd-error``).
+            (:eq:`eq-autograd-fd-error`).
 
     Shape:
         - inputs: any shapes.
@@ -99,14 +99,14 @@ def numerical_grad(
             return a scalar (the message names the shape received).
 
     Note:
-        The step is absolute, as in :func:`torch.autograd.gradcheck`: where
+        The step is absolute, as in ``torch.autograd.gradcheck``: where
         :math:`|x_i|` is so large that :math:`x_i \pm \epsilon` rounds back to
         :math:`x_i` the estimate is 0, and where ``fn`` is NaN or infinite nearby
         it is NaN. Inputs may have any strides (a transposed tensor is fine).
 
     Reference: central differences, Nocedal & Wright (2006), *Numerical
-    Optimization*, Sec. 8.1; book equation ``eq-autograd-central`` in
-    {ref}`sec-autograd-gradcheck`.
+    Optimization*, Sec. 8.1; book equation :eq:`eq-autograd-central` in
+    :ref:`sec-autograd-gradcheck`.
     """
     inputs, eps = _check_args(fn, inputs, eps)
     # Contiguous copies: .view(-1) below needs them (a transposed input is not).
@@ -137,7 +137,7 @@ def check_grad(
     r"""Return :math:`\max_i |g^{\text{autograd}}_i - g^{\text{numerical}}_i|` over every element of every input.
 
     The analytic gradient comes from ``torch.autograd.grad`` (so it runs every
-    ``backward``, including a custom :class:`torch.autograd.Function`'s); the
+    ``backward``, including a custom ``torch.autograd.Function``'s); the
     numerical one from :func:`numerical_grad`. For a correct backward on a smooth
     function the result is around ``1e-9`` or smaller; a wrong backward gives
     a difference the size of the gradient itself. An input ``fn`` does not use
@@ -169,12 +169,12 @@ def check_grad(
         At a kink the two gradients differ on purpose: for ``relu`` at 0 the
         central difference gives the mean of the two one-sided slopes, 0.5,
         while autograd uses the subgradient 0, so ``check_grad`` reports 0.5
-        there, and :func:`torch.autograd.gradcheck` fails there too. Test
+        there, and ``torch.autograd.gradcheck`` fails there too. Test
         gradients away from kinks.
 
-    Reference: the same test as :func:`torch.autograd.gradcheck`, which
+    Reference: the same test as ``torch.autograd.gradcheck``, which
     compares full Jacobians against a tolerance instead of returning the
-    difference; book section {ref}`sec-autograd-gradcheck`.
+    difference; book section :ref:`sec-autograd-gradcheck`.
     """
     inputs, eps = _check_args(fn, inputs, eps)
     leaves = [t.detach().clone().requires_grad_(True) for t in inputs]

@@ -7,7 +7,7 @@ node per leaf, which writes the leaf's ``.grad``. :func:`walk_graph` turns that
 chain of nodes into plain data, and :func:`draw_graph` draws it with matplotlib
 (no graphviz needed).
 
-Book section: {ref}`sec-autograd-graph` in the Autograd chapter.
+Book section: :ref:`sec-autograd-graph` in the Autograd chapter.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def walk_graph(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None = 
     Args:
         tensor (torch.Tensor): a result computed from tensors with
             ``requires_grad=True``, so that ``tensor.grad_fn`` is not ``None``.
-        names (Mapping[str, torch.Tensor], optional): leaf tensors by name; the
+        names (Mapping[str, torch.Tensor] | None): leaf tensors by name; the
             ``AccumulateGrad`` node of a leaf found here (compared by identity)
             is labelled ``"AccumulateGrad (<name>)"``. Default: no names.
 
@@ -105,7 +105,7 @@ def walk_graph(tensor: torch.Tensor, names: Mapping[str, torch.Tensor] | None = 
 
     Reference: the graph is the "tape" of reverse-mode automatic
     differentiation (Baydin et al., 2018, Sec. 3.2); book section
-    {ref}`sec-autograd-graph`.
+    :ref:`sec-autograd-graph`.
     """
     names = _check_walk_args(tensor, names)
     ids: dict[object, int] = {tensor.grad_fn: 0}  # backward node -> its id

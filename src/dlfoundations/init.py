@@ -5,13 +5,13 @@ by :math:`n_{\text{in}} \operatorname{Var}[w]` on the way forward and the
 variance of the incoming gradient by :math:`n_{\text{out}} \operatorname{Var}[w]`
 on the way back. The fill functions here choose :math:`\operatorname{Var}[w]`
 so that these factors are one (Glorot and Bengio, 2010; He et al., 2015), and
-mirror :mod:`torch.nn.init`'s names and arguments (``gain``, ``a``, ``mode``,
+mirror ``torch.nn.init``'s names and arguments (``gain``, ``a``, ``mode``,
 ``nonlinearity``, ``generator``): with the same generator they draw the same
 numbers. :func:`deep_mlp` and :func:`gradient_flow` measure, layer by layer,
 what an initialisation does to a deep network, and :func:`clip_grad_norm_`
 rescales gradients whose total norm is too large (Pascanu et al., 2013).
 
-Book section: {ref}`chap-initialization`.
+Book section: :ref:`chap-initialization`.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def _check_kaiming_args(tensor: object, mode: object) -> None:
 def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     r"""Fan-in and fan-out of a weight: :math:`n_{\text{in}} = D`, :math:`n_{\text{out}} = O`, times the kernel's size for a convolution.
 
-    A weight of shape ``(O, D)`` (as in :class:`torch.nn.Linear`) feeds each of
+    A weight of shape ``(O, D)`` (as in ``torch.nn.Linear``) feeds each of
     its ``O`` outputs from ``D`` inputs, so :math:`n_{\text{in}} = D` and each
     input reaches :math:`n_{\text{out}} = O` outputs. A convolution weight of
     shape ``(C_out, C_in, F_1, ..., F_m)`` has a receptive field of
@@ -130,7 +130,7 @@ def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
         TypeError: if ``tensor`` is not a tensor.
         ValueError: if ``tensor`` has fewer than two dimensions (as PyTorch).
 
-    Book section: {ref}`chap-initialization`, equation ``eq-init-forward``.
+    Book section: :ref:`chap-initialization`, equation :eq:`eq-init-forward`.
     """
     _check_weight(tensor)
     receptive_field = math.prod(tensor.shape[2:])  # 1 for a linear layer's (O, D)
@@ -163,8 +163,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
             ``"conv3d"``, ``"conv_transpose1d"``, ``"conv_transpose2d"``,
             ``"conv_transpose3d"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``,
             ``"leaky_relu"``, ``"selu"``.
-        param (float, optional): the negative slope of ``"leaky_relu"``.
-            Default: ``None``, meaning 0.01 as in :class:`torch.nn.LeakyReLU`.
+        param (float | None): the negative slope of ``"leaky_relu"``.
+            Default: ``None``, meaning 0.01 as in ``torch.nn.LeakyReLU``.
 
     Returns:
         float: the gain, equal to ``torch.nn.init.calculate_gain(nonlinearity, param)``.
@@ -173,7 +173,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         TypeError: if ``nonlinearity`` is not a string or ``param`` is not a number.
         ValueError: if ``nonlinearity`` is unknown or ``param`` is not finite.
 
-    Book section: {ref}`chap-initialization`, equation ``eq-init-gain``; He et
+    Book section: :ref:`chap-initialization`, equation :eq:`eq-init-gain`; He et
     al. (2015), equations (10) and (15).
     """
     if not isinstance(nonlinearity, str):
@@ -207,7 +207,7 @@ def uniform_bound(std: float) -> float:
         TypeError: if ``std`` is not a number.
         ValueError: if ``std`` is negative or not finite.
 
-    Book section: {ref}`chap-initialization`, equation ``eq-init-uniform-bound``.
+    Book section: :ref:`chap-initialization`, equation :eq:`eq-init-uniform-bound`.
     """
     return math.sqrt(3.0) * check_float(std, "std", low=0.0)
 
@@ -222,7 +222,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: torch.Ge
         tensor (Tensor): the floating-point tensor to fill.
         a (float): lower bound. Default: 0.
         b (float): upper bound, :math:`b \ge a`. Default: 1.
-        generator (torch.Generator, optional): source of the draws. Default: ``None``
+        generator (torch.Generator | None): source of the draws. Default: ``None``
             (PyTorch's global generator).
 
     Shape:
@@ -240,11 +240,11 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: torch.Ge
 
     Raises:
         TypeError: if ``tensor`` is not a floating tensor, a bound is not a number
-            or ``generator`` is not a :class:`torch.Generator`.
+            or ``generator`` is not a ``torch.Generator``.
         ValueError: if a bound is not finite, ``a > b``, or ``b - a`` overflows
             (PyTorch raises ``RuntimeError`` for the last two).
 
-    Book section: {ref}`chap-initialization`, equation ``eq-init-uniform-bound``.
+    Book section: :ref:`chap-initialization`, equation :eq:`eq-init-uniform-bound`.
     """
     a, b = _check_uniform_args(tensor, a, b, generator)
     u = torch.rand(tensor.shape, generator=generator, dtype=tensor.dtype, device=tensor.device)
@@ -261,7 +261,7 @@ def normal_(
         tensor (Tensor): the floating-point tensor to fill.
         mean (float): :math:`\mu`. Default: 0.
         std (float): :math:`\sigma \ge 0`. Default: 1.
-        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+        generator (torch.Generator | None): source of the draws. Default: ``None``.
 
     Shape:
         - tensor: any shape; it keeps its shape, dtype and device.
@@ -272,10 +272,10 @@ def normal_(
 
     Raises:
         TypeError: if ``tensor`` is not a floating tensor, ``mean`` or ``std`` is
-            not a number, or ``generator`` is not a :class:`torch.Generator`.
+            not a number, or ``generator`` is not a ``torch.Generator``.
         ValueError: if ``mean`` or ``std`` is not finite or ``std`` is negative.
 
-    Book section: {ref}`chap-initialization`.
+    Book section: :ref:`chap-initialization`.
     """
     mean, std = _check_normal_args(tensor, mean, std, generator)
     eps = torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype, device=tensor.device)
@@ -294,7 +294,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: torch.Generato
     Args:
         tensor (Tensor): weight to fill in place, at least 2-D.
         gain (float): scale factor :math:`g \ge 0` (see :func:`calculate_gain`). Default: 1.
-        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+        generator (torch.Generator | None): source of the draws. Default: ``None``.
 
     Shape:
         - tensor: :math:`(O, D, *)`.
@@ -314,7 +314,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: torch.Generato
         ``RuntimeError`` from its kernel. Values equal PyTorch's to round-off
         (see :func:`uniform_`).
 
-    Book section: {ref}`chap-initialization`, equation ``eq-init-xavier``;
+    Book section: :ref:`chap-initialization`, equation :eq:`eq-init-xavier`;
     Glorot and Bengio (2010), section 4.2.1, equation (16).
     """
     gain = _check_xavier_args(tensor, gain)
@@ -332,7 +332,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator
     Args:
         tensor (Tensor): weight to fill in place, at least 2-D.
         gain (float): scale factor :math:`g \ge 0`. Default: 1.
-        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+        generator (torch.Generator | None): source of the draws. Default: ``None``.
 
     Shape:
         - tensor: :math:`(O, D, *)`.
@@ -349,7 +349,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator
         Where it differs from PyTorch (an empty tensor, a negative gain,
         round-off), it does as :func:`xavier_uniform_` does; see the note there.
 
-    Book section: {ref}`chap-initialization`, equation ``eq-init-xavier``;
+    Book section: :ref:`chap-initialization`, equation :eq:`eq-init-xavier`;
     Glorot and Bengio (2010), section 4.2.1 (the variance of their equation (16)).
     """
     gain = _check_xavier_args(tensor, gain)
@@ -392,7 +392,7 @@ def kaiming_uniform_(
             the backward one. Default: ``"fan_in"``.
         nonlinearity (str): passed to :func:`calculate_gain`. Default: ``"leaky_relu"``
             (as in PyTorch; with ``a=0`` it equals ``"relu"``).
-        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+        generator (torch.Generator | None): source of the draws. Default: ``None``.
 
     Shape:
         - tensor: :math:`(O, D, *)`.
@@ -411,7 +411,7 @@ def kaiming_uniform_(
         ValueError: if ``tensor`` has fewer than 2 dimensions, or ``mode`` or
             ``nonlinearity`` is unknown.
 
-    Book section: {ref}`chap-initialization`, equation ``eq-init-he``;
+    Book section: :ref:`chap-initialization`, equation :eq:`eq-init-he`;
     He et al. (2015), equation (10).
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity)
@@ -435,7 +435,7 @@ def kaiming_normal_(
         a (float): negative slope of the leaky ReLU. Default: 0.
         mode (str): ``"fan_in"`` or ``"fan_out"``. Default: ``"fan_in"``.
         nonlinearity (str): passed to :func:`calculate_gain`. Default: ``"leaky_relu"``.
-        generator (torch.Generator, optional): source of the draws. Default: ``None``.
+        generator (torch.Generator | None): source of the draws. Default: ``None``.
 
     Shape:
         - tensor: :math:`(O, D, *)`.
@@ -452,7 +452,7 @@ def kaiming_normal_(
         ValueError: if ``tensor`` has fewer than 2 dimensions, or ``mode`` or
             ``nonlinearity`` is unknown.
 
-    Book section: {ref}`chap-initialization`, equation ``eq-init-he``;
+    Book section: :ref:`chap-initialization`, equation :eq:`eq-init-he`;
     He et al. (2015), equations (10) and (14).
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity)
@@ -500,11 +500,11 @@ def deep_mlp(
         out_features (int): :math:`O`, the output size.
         num_layers (int): :math:`L`, the number of hidden layers.
         nonlinearity (str): ``"tanh"``, ``"relu"`` or ``"sigmoid"``. Default: ``"tanh"``.
-        init (callable): fills a weight in place; called as
+        init (Callable): fills a weight in place; called as
             ``init(weight, generator=generator)``, e.g. :func:`xavier_uniform_` or
             ``functools.partial(kaiming_normal_, nonlinearity="relu")``.
             Default: :func:`xavier_uniform_`.
-        generator (torch.Generator, optional): passed to ``init``. Default: ``None``.
+        generator (torch.Generator | None): passed to ``init``. Default: ``None``.
         dtype (torch.dtype): parameter dtype. Default: ``torch.float32``.
 
     Shape:
@@ -518,7 +518,7 @@ def deep_mlp(
         TypeError: if a size is not an int, ``init`` is not callable or ``dtype`` is not floating.
         ValueError: if a size is not positive or ``nonlinearity`` is unknown.
 
-    Book section: {ref}`chap-initialization`.
+    Book section: :ref:`chap-initialization`.
     """
     _check_deep_mlp_args(in_features, hidden_size, out_features, num_layers, nonlinearity, init, generator, dtype)
     sizes = [in_features, *[hidden_size] * num_layers, out_features]  # D, H, ..., H, O
@@ -534,18 +534,15 @@ def deep_mlp(
 
 
 class GradientFlow(NamedTuple):
-    r"""Standard deviations measured in each hidden layer :math:`l = 1..L` by :func:`gradient_flow`.
+    r"""Standard deviations measured in each hidden layer :math:`l = 1..L` by :func:`gradient_flow`."""
 
-    Attributes:
-        activation_std (Tensor): std of :math:`A_l = f(Z_l)` over the batch and units, shape ``(L,)``.
-        preactivation_grad_std (Tensor): std of :math:`\partial \mathcal L / \partial Z_l`, shape ``(L,)``.
-        weight_grad_std (Tensor): std of :math:`\partial \mathcal L / \partial W_l`, shape ``(L,)``.
-        loss (float): the loss of the batch.
-    """
-
+    #: Std of :math:`A_l = f(Z_l)` over the batch and units, shape ``(L,)``.
     activation_std: Tensor
+    #: Std of :math:`\partial \mathcal L / \partial Z_l`, shape ``(L,)``.
     preactivation_grad_std: Tensor
+    #: Std of :math:`\partial \mathcal L / \partial W_l`, shape ``(L,)``.
     weight_grad_std: Tensor
+    #: The loss of the batch.
     loss: float
 
 
@@ -591,16 +588,16 @@ def gradient_flow(
     r"""Forward and backward one batch through a :func:`deep_mlp`, recording per-layer standard deviations.
 
     The loop applies the modules one by one, keeping every hidden pre-activation
-    :math:`Z_l` and activation :math:`A_l`; one call to :func:`torch.autograd.grad`
+    :math:`Z_l` and activation :math:`A_l`; one call to ``torch.autograd.grad``
     then gives :math:`\partial \mathcal L / \partial Z_l` and
     :math:`\partial \mathcal L / \partial W_l` without touching ``.grad``.
 
     Args:
-        model (nn.Sequential): ``[Linear, f, Linear, f, ..., Linear]`` as built by :func:`deep_mlp`.
+        model (torch.nn.Sequential): ``[Linear, f, Linear, f, ..., Linear]`` as built by :func:`deep_mlp`.
         X (Tensor): a batch of inputs.
         y (Tensor): targets for ``loss_fn``.
-        loss_fn (callable): ``loss_fn(y_hat, y)`` returns a scalar. Default:
-            :func:`torch.nn.functional.cross_entropy` (``y`` holds class indices).
+        loss_fn (Callable): ``loss_fn(y_hat, y)`` returns a scalar. Default:
+            ``torch.nn.functional.cross_entropy`` (``y`` holds class indices).
 
     Shape:
         - X: :math:`(N, D)` with :math:`D` the first layer's ``in_features``.
@@ -616,7 +613,7 @@ def gradient_flow(
         ValueError: if ``X`` is not of shape ``(N, D)``, ``loss_fn`` cannot take
             ``y`` (wrong shape or class index out of range), or the loss is not a scalar.
 
-    Book section: {ref}`chap-initialization`; the measurements of Glorot and
+    Book section: :ref:`chap-initialization`; the measurements of Glorot and
     Bengio (2010), section 4.2.
     """
     _check_gradient_flow_args(model, X)
@@ -691,7 +688,7 @@ def clip_grad_norm_(
     norm of those norms, which is the same number.
 
     Note:
-        As in :func:`torch.nn.utils.clip_grad_norm_`, :math:`10^{-6}` is added to
+        As in ``torch.nn.utils.clip_grad_norm_``, :math:`10^{-6}` is added to
         the norm before dividing (Pascanu et al. divide by the norm itself), so a
         clipped gradient has norm slightly below ``max_norm``; parameters whose
         ``.grad`` is ``None`` are skipped, and with no gradient at all the result
@@ -716,7 +713,7 @@ def clip_grad_norm_(
 
     Returns:
         Tensor: the total norm *before* clipping, a 0-d tensor of the gradients'
-        promoted dtype, as :func:`torch.nn.utils.clip_grad_norm_` returns.
+        promoted dtype, as ``torch.nn.utils.clip_grad_norm_`` returns.
 
     Raises:
         TypeError: if ``parameters`` holds something that is not a tensor, a
@@ -725,8 +722,8 @@ def clip_grad_norm_(
         ValueError: if ``max_norm`` is negative or not finite, ``norm_type < 1``
             or NaN, or the total norm is not finite and ``error_if_nonfinite``.
 
-    Book section: {ref}`chap-initialization`, equations ``eq-init-total-norm``
-    and ``eq-init-clip``; Pascanu et al. (2013), algorithm 1.
+    Book section: :ref:`chap-initialization`, equations :eq:`eq-init-total-norm`
+    and :eq:`eq-init-clip`; Pascanu et al. (2013), algorithm 1.
     """
     params, max_norm, norm_type = _check_clip_args(parameters, max_norm, norm_type, error_if_nonfinite)
     grads = [p.grad for p in params if p.grad is not None]

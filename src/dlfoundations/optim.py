@@ -1,6 +1,6 @@
 r"""Optimizers from scratch: SGD (with momentum and Nesterov), RMSprop, Adam and AdamW.
 
-Each optimizer is a :class:`torch.optim.Optimizer` subclass with PyTorch's
+Each optimizer is a ``torch.optim.Optimizer`` subclass with PyTorch's
 argument names, so one ``**kwargs`` dict builds both the book's optimizer and
 ``torch.optim``'s, and the tests check that they move the parameters
 identically. The updates are written as readable loops over the parameters,
@@ -12,7 +12,7 @@ The module also holds the two-dimensional test functions the chapter draws
 an optimizer's path on them (:func:`trajectory`), and the twin-model
 comparison with ``torch.optim`` (:func:`train_twins`).
 
-Book section: {ref}`chap-optimizers`.
+Book section: :ref:`chap-optimizers`.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class SGD(torch.optim.Optimizer):
     r"""Stochastic gradient descent with momentum: :math:`\theta_t = \theta_{t-1} - \eta\, u_t`.
 
     One step, for every parameter :math:`\theta` with gradient :math:`g_t`
-    (equations ``eq-optim-sgd``, ``eq-optim-buffer`` and ``eq-optim-nesterov``):
+    (equations :eq:`eq-optim-sgd`, :eq:`eq-optim-buffer` and :eq:`eq-optim-nesterov`):
 
     .. math::
         g_t &\leftarrow g_t + \lambda \theta_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0)\\
@@ -89,7 +89,7 @@ class SGD(torch.optim.Optimizer):
     :math:`\theta_t = \theta_{t-1} - \eta g_t`.
 
     Args:
-        params (iterable): parameters (or parameter-group dicts) to optimize.
+        params (Iterable): parameters (or parameter-group dicts) to optimize.
         lr (float): learning rate :math:`\eta \ge 0`. Default: 1e-3.
         momentum (float): momentum factor :math:`\mu \ge 0`. Default: 0.
         dampening (float): dampening :math:`\tau` of the momentum. Default: 0.
@@ -124,7 +124,7 @@ class SGD(torch.optim.Optimizer):
         ``torch.optim.SGD``, and ``lr=0`` is allowed (finite parameters stay put).
 
     Reference: Polyak (1964), heavy-ball method; Sutskever et al. (2013),
-    section 2, eq. 1-4. Book section: {ref}`sec-optim-momentum`.
+    section 2, eq. 1-4. Book section: :ref:`sec-optim-momentum`.
     """
 
     def __init__(
@@ -179,7 +179,7 @@ class SGD(torch.optim.Optimizer):
 class RMSprop(torch.optim.Optimizer):
     r"""RMSprop: divide the gradient by a running RMS, :math:`\theta_t = \theta_{t-1} - \eta\, g_t / (\sqrt{v_t} + \epsilon)`.
 
-    One step, for every parameter (equations ``eq-optim-rms-v`` and ``eq-optim-rms-step``):
+    One step, for every parameter (equations :eq:`eq-optim-rms-v` and :eq:`eq-optim-rms-step`):
 
     .. math::
         v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2, \qquad v_0 = 0 \\
@@ -190,7 +190,7 @@ class RMSprop(torch.optim.Optimizer):
             u_t = \mu u_{t-1} + g_t / d_t,\; \theta_t = \theta_{t-1} - \eta u_t
 
     Args:
-        params (iterable): parameters (or parameter-group dicts) to optimize.
+        params (Iterable): parameters (or parameter-group dicts) to optimize.
         lr (float): learning rate :math:`\eta \ge 0`. Default: 1e-2.
         alpha (float): smoothing constant :math:`0 \le \alpha < 1`. Default: 0.99.
         eps (float): :math:`\epsilon \ge 0`, added to :math:`\sqrt{v_t}`. Default: 1e-8.
@@ -222,7 +222,7 @@ class RMSprop(torch.optim.Optimizer):
         ``lr``, ``eps`` or ``weight_decay``; here they raise ``ValueError``.
 
     Reference: Tieleman and Hinton (2012), Coursera lecture 6.5.
-    Book section: {ref}`sec-optim-rmsprop`.
+    Book section: :ref:`sec-optim-rmsprop`.
     """
 
     def __init__(
@@ -287,7 +287,7 @@ class Adam(torch.optim.Optimizer):
     r"""Adam: bias-corrected moment estimates, :math:`\theta_t = \theta_{t-1} - \eta\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)`.
 
     One step, for every parameter (Kingma and Ba 2015, Algorithm 1; equations
-    ``eq-optim-adam-m`` to ``eq-optim-adam-step``):
+    :eq:`eq-optim-adam-m` to :eq:`eq-optim-adam-step`):
 
     .. math::
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
@@ -296,7 +296,7 @@ class Adam(torch.optim.Optimizer):
         \theta_t &= \theta_{t-1} - \eta\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)
 
     Args:
-        params (iterable): parameters (or parameter-group dicts) to optimize.
+        params (Iterable): parameters (or parameter-group dicts) to optimize.
         lr (float): learning rate :math:`\eta \ge 0`. Default: 1e-3.
         betas (tuple[float, float]): decay rates :math:`(\beta_1, \beta_2)`,
             each in :math:`[0, 1)`. Default: ``(0.9, 0.999)``.
@@ -336,7 +336,7 @@ class Adam(torch.optim.Optimizer):
         Unlike ``torch.optim.Adam``, an infinite ``lr``, ``eps`` or
         ``weight_decay`` raises ``ValueError``.
 
-    Reference: Kingma and Ba (2015), Algorithm 1. Book section: {ref}`sec-optim-adam`.
+    Reference: Kingma and Ba (2015), Algorithm 1. Book section: :ref:`sec-optim-adam`.
     """
 
     def __init__(
@@ -353,7 +353,7 @@ class Adam(torch.optim.Optimizer):
         weight_decay = _nonnegative(weight_decay, "weight_decay", "weight_decay value")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
-    #: AdamW sets this: shrink the parameter instead of adding the L2 gradient.
+    #: ``True`` in :class:`AdamW`, which shrinks the parameter instead of adding the L2 gradient.
     decoupled_weight_decay = False
 
     @torch.no_grad()
@@ -393,10 +393,10 @@ class AdamW(Adam):
 
     The moments :math:`m_t, v_t` see only the loss gradient; the decay
     shrinks the parameter directly, before the Adam step (equation
-    ``eq-optim-adamw``). Every other line is :class:`Adam`'s.
+    :eq:`eq-optim-adamw`). Every other line is :class:`Adam`'s.
 
     Args:
-        params (iterable): parameters (or parameter-group dicts) to optimize.
+        params (Iterable): parameters (or parameter-group dicts) to optimize.
         lr (float): learning rate :math:`\eta \ge 0`. Default: 1e-3.
         betas (tuple[float, float]): :math:`(\beta_1, \beta_2)` in :math:`[0, 1)`. Default: ``(0.9, 0.999)``.
         eps (float): :math:`\epsilon \ge 0`. Default: 1e-8.
@@ -412,12 +412,12 @@ class AdamW(Adam):
         Loshchilov and Hutter (2019, Algorithm 2, line 12) write the decay as
         :math:`\eta_t \lambda \theta` with a schedule multiplier :math:`\eta_t`
         separate from Adam's step size :math:`\alpha` (equation
-        ``eq-optim-adamw-paper``); PyTorch (and this class) multiply
+        :eq:`eq-optim-adamw-paper`); PyTorch (and this class) multiply
         :math:`\lambda` by the learning rate ``lr`` itself, which plays the
         part of :math:`\eta_t \alpha`. The updates agree when ``weight_decay``
         is the paper's :math:`\lambda / \alpha`.
 
-    Reference: Loshchilov and Hutter (2019), Algorithm 2. Book section: {ref}`sec-optim-adamw`.
+    Reference: Loshchilov and Hutter (2019), Algorithm 2. Book section: :ref:`sec-optim-adamw`.
     """
 
     decoupled_weight_decay = True
@@ -495,7 +495,7 @@ def rosenbrock(xy: Tensor, a: float = 1.0, b: float = 100.0) -> Tensor:
         TypeError: if ``xy`` is not a floating tensor, or ``a``, ``b`` not numbers.
         ValueError: if its last dimension is not 2, or ``a``, ``b`` are not finite.
 
-    Reference: Rosenbrock (1960). Book section: {ref}`sec-optim-paths`.
+    Reference: Rosenbrock (1960). Book section: :ref:`sec-optim-paths`.
     """
     xy, a, b = _check_rosenbrock_args(xy, a, b)
     x, y = xy[..., 0], xy[..., 1]
@@ -524,7 +524,7 @@ def ill_conditioned_quadratic(xy: Tensor, kappa: float = 25.0) -> Tensor:
         TypeError: if ``xy`` is not a floating tensor or ``kappa`` not a number.
         ValueError: if its last dimension is not 2, or ``kappa`` is not a finite number ``>= 1``.
 
-    Book section: {ref}`sec-optim-paths`.
+    Book section: :ref:`sec-optim-paths`.
     """
     xy, kappa = _check_xy(xy), check_float(kappa, "kappa", low=1.0)
     x, y = xy[..., 0], xy[..., 1]
@@ -541,7 +541,7 @@ def trajectory(
     r"""Minimise a function of two variables and record every point: :math:`\theta_0, \theta_1, \dots, \theta_T`.
 
     Args:
-        f (callable): maps a ``(2,)`` tensor to a scalar tensor.
+        f (Callable): maps a ``(2,)`` tensor to a scalar tensor.
         start (tuple[float, float]): the starting point :math:`\theta_0`.
         optimizer_cls (type): an optimizer class, ``SGD``, ``Adam``, or one of ``torch.optim``'s.
         num_steps (int): number of steps :math:`T \ge 1`.
@@ -559,7 +559,7 @@ def trajectory(
         ValueError: if ``start`` does not have two entries, ``num_steps < 1``,
             or ``f`` does not return a scalar tensor.
 
-    Book section: {ref}`sec-optim-paths`.
+    Book section: :ref:`sec-optim-paths`.
     """
     start = _check_trajectory_args(f, start, optimizer_cls, num_steps)
     theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)  # (2,)
@@ -620,7 +620,7 @@ def train_twins(
         TypeError: if a class is not an optimizer class or ``num_steps`` not an int.
         ValueError: if ``num_steps < 1``, or as the optimizers raise.
 
-    Book section: {ref}`sec-optim-check`.
+    Book section: :ref:`sec-optim-check`.
     """
     _check_twins_args(optimizer_cls, reference_cls, num_steps)
     generator = make_generator(seed)

@@ -1,13 +1,13 @@
 r"""Linear regression from scratch: the model, its MSE gradient, and three ways to fit it.
 
-The model is the one :class:`torch.nn.Linear` computes, batch-first:
+The model is the one ``torch.nn.Linear`` computes, batch-first:
 :math:`\hat Y = X W^\top + \mathbf 1 b^\top` with ``X`` of shape ``(N, D)``,
 ``W`` of shape ``(O, D)`` and ``b`` of shape ``(O,)``. It is fitted to the mean
 squared error by gradient descent with hand-written gradients
 (:func:`fit_gradient_descent`), by gradient descent with autograd
 (:func:`fit_autograd`), and in closed form (:func:`least_squares`).
 
-Book section: {ref}`chap-linear-regression`.
+Book section: :ref:`chap-linear-regression`.
 """
 
 from __future__ import annotations
@@ -30,18 +30,14 @@ __all__ = [
 
 
 class FitResult(NamedTuple):
-    """Parameters found by a fit, and the loss recorded at every epoch.
+    """Parameters found by a fit, and the loss recorded at every epoch."""
 
-    Attributes:
-        weight (Tensor): fitted weight, shape ``(O, D)``.
-        bias (Tensor): fitted bias, shape ``(O,)``.
-        losses (list[float]): ``losses[k]`` is the training MSE of the
-            parameters after ``k`` updates, so ``losses[0]`` is the loss at the
-            initial parameters; one entry per epoch.
-    """
-
+    #: Fitted weight, shape ``(O, D)``.
     weight: Tensor
+    #: Fitted bias, shape ``(O,)``.
     bias: Tensor
+    #: ``losses[k]`` is the training MSE of the parameters after ``k`` updates, so ``losses[0]`` is the loss at the
+    #: initial parameters; one entry per epoch.
     losses: list[float]
 
 
@@ -108,7 +104,7 @@ def _initial_params(X: Tensor, y: Tensor, weight: Tensor | None, bias: Tensor | 
 
 
 def predict(X: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    r"""Linear model, batch-first like :class:`torch.nn.Linear`: :math:`\hat Y = X W^\top + b`.
+    r"""Linear model, batch-first like ``torch.nn.Linear``: :math:`\hat Y = X W^\top + b`.
 
     Args:
         X (Tensor): inputs, one sample per row.
@@ -127,10 +123,10 @@ def predict(X: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     Raises:
         TypeError: if an argument is not a floating tensor, or ``weight`` or ``bias``
             has another dtype than ``X`` (the message names both; no silent casts,
-            like :func:`torch.nn.functional.linear`).
+            like ``torch.nn.functional.linear``).
         ValueError: if the shapes do not fit together (expected and received shapes in the message).
 
-    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-model``.
+    Book section: :ref:`chap-linear-regression`, equation :eq:`eq-linreg-model`.
     """
     _check_model_args(X, weight, bias)
     return X @ weight.T + bias  # (N, D) @ (D, O) + (O,) -> (N, O)
@@ -170,7 +166,7 @@ def mse_gradients(X: Tensor, y: Tensor, weight: Tensor, bias: Tensor) -> tuple[T
             ``bias`` has another dtype than ``X`` (the message names both).
         ValueError: if the shapes do not fit together.
 
-    Book section: {ref}`chap-linear-regression`, equations ``eq-linreg-grad-w`` and ``eq-linreg-grad-b``.
+    Book section: :ref:`chap-linear-regression`, equations :eq:`eq-linreg-grad-w` and :eq:`eq-linreg-grad-b`.
     """
     _check_model_args(X, weight, bias, y)
     residual = X @ weight.T + bias - y  # (N, O): R = Y_hat - Y
@@ -206,8 +202,8 @@ def fit_gradient_descent(
             where they start, as in ``torch.optim``). Gradient descent on the MSE
             converges only if :math:`\eta < 2 / \lambda_{\max}` of the Hessian.
         num_epochs (int): number of updates, a positive int.
-        weight (Tensor, optional): initial weight; copied, not modified. Default: zeros.
-        bias (Tensor, optional): initial bias; copied, not modified. Default: zeros.
+        weight (Tensor | None): initial weight; copied, not modified. Default: zeros.
+        bias (Tensor | None): initial bias; copied, not modified. Default: zeros.
 
     Shape:
         - X: :math:`(N, D)`, y: :math:`(N, O)`
@@ -224,7 +220,7 @@ def fit_gradient_descent(
             finite; ``Invalid num_epochs: 0 ...`` if ``num_epochs < 1``; or a
             message naming expected and received shapes.
 
-    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-gd``.
+    Book section: :ref:`chap-linear-regression`, equation :eq:`eq-linreg-gd`.
     """
     lr = _check_fit_args(X, y, lr, num_epochs)
     X, y = X.detach(), y.detach()  # constants of the fit: no graph through them, no .grad into the caller's
@@ -251,7 +247,7 @@ def fit_autograd(
     r"""Full-batch gradient descent with autograd: ``loss.backward()``, then :math:`\theta \leftarrow \theta - \eta\, \theta.\mathrm{grad}`.
 
     The same algorithm as :func:`fit_gradient_descent`, but autograd computes
-    the gradient. The update runs under :func:`torch.no_grad` (it must not
+    the gradient. The update runs under ``torch.no_grad`` (it must not
     itself be recorded in the graph), and the gradients are then reset,
     because ``backward()`` *adds* into ``.grad`` rather than overwriting it.
 
@@ -263,10 +259,10 @@ def fit_autograd(
         zero_grad (bool): reset ``.grad`` after every update. ``False``
             reproduces the classic bug: each step then uses the *sum* of all
             gradients so far, heavy-ball momentum with coefficient 1, whose
-            error oscillates without damping (``eq-linreg-no-reset``).
+            error oscillates without damping (:eq:`eq-linreg-no-reset`).
             Default: ``True``.
-        weight (Tensor, optional): initial weight; copied, not modified. Default: zeros.
-        bias (Tensor, optional): initial bias; copied, not modified. Default: zeros.
+        weight (Tensor | None): initial weight; copied, not modified. Default: zeros.
+        bias (Tensor | None): initial bias; copied, not modified. Default: zeros.
 
     Shape:
         - X: :math:`(N, D)`, y: :math:`(N, O)`
@@ -283,7 +279,7 @@ def fit_autograd(
             finite; ``Invalid num_epochs: 0 ...`` if ``num_epochs < 1``; or a
             message naming expected and received shapes.
 
-    Book section: {ref}`chap-linear-regression`.
+    Book section: :ref:`chap-linear-regression`.
     """
     lr = _check_fit_args(X, y, lr, num_epochs, zero_grad)
     X, y = X.detach(), y.detach()  # constants of the fit: no graph through them, no .grad into the caller's
@@ -309,7 +305,7 @@ def least_squares(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
 
     Appends a column of ones to ``X`` so the bias is one more weight, and
     multiplies ``y`` by the Moore-Penrose pseudo-inverse
-    :math:`\tilde X^+` (:func:`torch.linalg.pinv`, computed from the singular
+    :math:`\tilde X^+` (``torch.linalg.pinv``, computed from the singular
     value decomposition of :math:`\tilde X`). That solves the normal equations
     :math:`\tilde X^\top \tilde X\, \Theta = \tilde X^\top Y` without forming
     :math:`\tilde X^\top \tilde X` (which would square the condition number),
@@ -348,7 +344,7 @@ def least_squares(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         norm, so its weights differ from these only when a combination of the
         columns of ``X`` is constant; its predictions are the same.
 
-    Book section: {ref}`chap-linear-regression`, equation ``eq-linreg-normal``;
+    Book section: :ref:`chap-linear-regression`, equation :eq:`eq-linreg-normal`;
     Golub and Van Loan, *Matrix Computations*, ch. 5.5 (rank-deficient least squares).
     """
     _check_least_squares_args(X, y)

@@ -3,8 +3,8 @@ r"""Recurrent networks from scratch: the Elman RNN cell, the LSTM cell and an LS
 A recurrent network reads a sequence one step at a time and carries a hidden
 state :math:`\mathbf h_t` from step to step. Everything here is batch-first
 and uses PyTorch's parameter names, shapes and gate order, so a ``state_dict``
-of :class:`torch.nn.RNNCell`, :class:`torch.nn.LSTMCell` or
-:class:`torch.nn.LSTM` loads into the book's modules and gives the same outputs:
+of ``torch.nn.RNNCell``, ``torch.nn.LSTMCell`` or
+``torch.nn.LSTM`` loads into the book's modules and gives the same outputs:
 
 - :func:`rnn_cell`, :class:`RNNCell`: :math:`\mathbf h_t = \tanh(W_{ih}\mathbf x_t + \mathbf b_{ih} + W_{hh}\mathbf h_{t-1} + \mathbf b_{hh})`,
   for every sequence of the batch at once (one sequence per row).
@@ -17,7 +17,7 @@ of :class:`torch.nn.RNNCell`, :class:`torch.nn.LSTMCell` or
 - :func:`forecast`: autoregressive forecasting, feeding predictions back.
 - :func:`hidden_grad_norms`: :math:`\lVert \partial \mathcal L / \partial \mathbf h_t \rVert` for every step.
 
-Book chapter: {ref}`chap-rnn`.
+Book chapter: :ref:`chap-rnn`.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def _check_cell_args(
 
 
 def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """``x @ weight.T + bias`` (no bias if ``None``), as :func:`torch.nn.functional.linear` computes it."""
+    """``x @ weight.T + bias`` (no bias if ``None``), as ``torch.nn.functional.linear`` computes it."""
     out = x @ weight.T  # (N, K) @ (K, M) -> (N, M)
     return out if bias is None else out + bias
 
@@ -143,7 +143,7 @@ def rnn_cell(
             a tensor is on another device than ``x``.
 
     Reference: Elman (1990), "Finding structure in time"; the formula of
-    :class:`torch.nn.RNNCell`. Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
+    ``torch.nn.RNNCell``. Book section :ref:`sec-rnn-cell`, equation :eq:`eq-rnn-cell`.
     """
     _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
     # _affine(x, W, b) is x @ W.T + b: (N, D) @ (D, H) + (N, H) @ (H, H) -> (N, H). Each bias joins
@@ -193,8 +193,8 @@ def lstm_cell(
 
     Reference: Hochreiter & Schmidhuber (1997) with the forget gate of
     Gers, Schmidhuber & Cummins (2000); the formulas of
-    :class:`torch.nn.LSTMCell`. Book section {ref}`sec-rnn-lstm`, equations
-    ``eq-rnn-lstm-gates`` to ``eq-rnn-lstm-stacked``.
+    ``torch.nn.LSTMCell``. Book section :ref:`sec-rnn-lstm`, equations
+    :eq:`eq-rnn-lstm-gates` to :eq:`eq-rnn-lstm-stacked`.
     """
     _check_cell_args(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gates=4, c=c)
     # (N, D) @ (D, 4H) + (N, H) @ (H, 4H) -> (N, 4H); each bias joins its own product first, as in PyTorch
@@ -249,7 +249,7 @@ class RNNCell(_CellBase):
     r"""An Elman RNN cell, :func:`rnn_cell` as a module: :math:`\mathbf h' = \tanh(W_{ih}\mathbf x + \mathbf b_{ih} + W_{hh}\mathbf h + \mathbf b_{hh})`.
 
     Parameter names, shapes and initialisation are those of
-    :class:`torch.nn.RNNCell` (with ``nonlinearity="tanh"``), so
+    ``torch.nn.RNNCell`` (with ``nonlinearity="tanh"``), so
     ``load_state_dict(torch_cell.state_dict())`` makes the two compute the same.
 
     Args:
@@ -265,8 +265,10 @@ class RNNCell(_CellBase):
         - Output: :math:`(N, H)`.
 
     Attributes:
-        weight_ih (nn.Parameter): :math:`(H, D)`. weight_hh (nn.Parameter): :math:`(H, H)`.
-        bias_ih, bias_hh (nn.Parameter | None): :math:`(H,)` each.
+        weight_ih (torch.nn.Parameter): :math:`W_{ih}`, :math:`(H, D)`.
+        weight_hh (torch.nn.Parameter): :math:`W_{hh}`, :math:`(H, H)`.
+        bias_ih (torch.nn.Parameter | None): :math:`\mathbf b_{ih}`, :math:`(H,)`.
+        bias_hh (torch.nn.Parameter | None): :math:`\mathbf b_{hh}`, :math:`(H,)`.
 
     Raises:
         TypeError: if a size is not an int, an input not a floating tensor, or
@@ -280,7 +282,7 @@ class RNNCell(_CellBase):
         raises a ``RuntimeError`` or ``ValueError`` for mixed dtypes, this
         cell raises a ``TypeError`` naming both.
 
-    Reference: Elman (1990). Book section {ref}`sec-rnn-cell`, equation ``eq-rnn-cell``.
+    Reference: Elman (1990). Book section :ref:`sec-rnn-cell`, equation :eq:`eq-rnn-cell`.
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
@@ -309,7 +311,7 @@ class LSTMCell(_CellBase):
     r"""An LSTM cell, :func:`lstm_cell` as a module: :math:`\mathbf c' = \mathbf f \odot \mathbf c + \mathbf i \odot \mathbf g`, :math:`\mathbf h' = \mathbf o \odot \tanh(\mathbf c')`.
 
     Parameter names, shapes (gates stacked in the order i, f, g, o) and
-    initialisation are those of :class:`torch.nn.LSTMCell`.
+    initialisation are those of ``torch.nn.LSTMCell``.
 
     Args:
         input_size (int): features :math:`D` of each input.
@@ -322,8 +324,10 @@ class LSTMCell(_CellBase):
         - Output: ``(h', c')``, each :math:`(N, H)`.
 
     Attributes:
-        weight_ih (nn.Parameter): :math:`(4H, D)`. weight_hh (nn.Parameter): :math:`(4H, H)`.
-        bias_ih, bias_hh (nn.Parameter | None): :math:`(4H,)` each.
+        weight_ih (torch.nn.Parameter): the four gates' input weights, stacked, :math:`(4H, D)`.
+        weight_hh (torch.nn.Parameter): their recurrent weights, stacked, :math:`(4H, H)`.
+        bias_ih (torch.nn.Parameter | None): stacked input biases, :math:`(4H,)`.
+        bias_hh (torch.nn.Parameter | None): stacked recurrent biases, :math:`(4H,)`.
 
     Raises:
         TypeError: if a size is not an int, ``hx`` not a pair of tensors, an
@@ -336,7 +340,7 @@ class LSTMCell(_CellBase):
         ``(D,)`` input, which ``nn.LSTMCell`` accepts, is refused with a ``ValueError``.
 
     Reference: Hochreiter & Schmidhuber (1997); Gers et al. (2000). Book
-    section {ref}`sec-rnn-lstm`.
+    section :ref:`sec-rnn-lstm`.
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
@@ -360,7 +364,7 @@ class LSTMCell(_CellBase):
 class LSTM(nn.Module):
     r"""A one-layer, batch-first LSTM: :func:`lstm_cell` applied at :math:`t = 1, \dots, T` with shared weights.
 
-    The parameters are named as in :class:`torch.nn.LSTM` with ``num_layers=1``
+    The parameters are named as in ``torch.nn.LSTM`` with ``num_layers=1``
     (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``) and
     drawn in the same way, so ``load_state_dict`` works both ways and the
     outputs equal those of ``nn.LSTM(input_size, hidden_size, batch_first=True)``.
@@ -401,7 +405,7 @@ class LSTM(nn.Module):
         to inf, the other does not).
 
     Reference: Hochreiter & Schmidhuber (1997); Gers et al. (2000);
-    :class:`torch.nn.LSTM`. Book section {ref}`sec-rnn-lstm`.
+    ``torch.nn.LSTM``. Book section :ref:`sec-rnn-lstm`.
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, generator: torch.Generator | None = None):
@@ -464,8 +468,8 @@ class SequenceRegressor(nn.Module):
         input_size (int): features :math:`D` per step.
         hidden_size (int): hidden features :math:`H`.
         out_features (int): outputs :math:`O`. Default: 1.
-        implementation (str): ``"torch"`` for :class:`torch.nn.RNN` /
-            :class:`torch.nn.LSTM` (fast, fused), or ``"book"`` for the book's
+        implementation (str): ``"torch"`` for ``torch.nn.RNN`` /
+            ``torch.nn.LSTM`` (fast, fused), or ``"book"`` for the book's
             :class:`LSTM` (``cell="lstm"`` only). Both have the same parameter
             names, so their ``state_dict``\ s are interchangeable. Default: ``"torch"``.
         forget_bias (float): the initial total bias of the forget gate
@@ -486,7 +490,7 @@ class SequenceRegressor(nn.Module):
 
     Reference: Elman (1990); Hochreiter & Schmidhuber (1997); the forget-gate
     bias of 1 recommended by Jozefowicz et al. (2015). Book sections
-    {ref}`sec-rnn-forecast` and {ref}`sec-rnn-adding`.
+    :ref:`sec-rnn-forecast` and :ref:`sec-rnn-adding`.
     """
 
     def __init__(
@@ -556,11 +560,11 @@ def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
 
     The forget gate's biases are rows :math:`H` to :math:`2H` of the stacked
     ``bias_ih`` and ``bias_hh`` (gate order i, f, g, o). Works on the book's
-    :class:`LSTMCell` and :class:`LSTM` and on :class:`torch.nn.LSTMCell` and
-    one-layer :class:`torch.nn.LSTM` (both directions of a bidirectional one).
+    :class:`LSTMCell` and :class:`LSTM` and on ``torch.nn.LSTMCell`` and
+    one-layer ``torch.nn.LSTM`` (both directions of a bidirectional one).
 
     Args:
-        lstm (nn.Module): an LSTM cell or one-layer LSTM with biases.
+        lstm (torch.nn.Module): an LSTM cell or one-layer LSTM with biases.
         value (float): the new total forget-gate bias; 1 is the usual choice.
 
     Returns:
@@ -573,7 +577,7 @@ def init_forget_bias_(lstm: nn.Module, value: float) -> nn.Module:
 
     Reference: Gers, Schmidhuber & Cummins (2000), who introduced the forget
     gate; Jozefowicz, Zaremba & Sutskever (2015), who measured the benefit of
-    a bias of 1. Book section {ref}`sec-rnn-gradients`, equation ``eq-rnn-cell-path``.
+    a bias of 1. Book section :ref:`sec-rnn-gradients`, equation :eq:`eq-rnn-cell-path`.
     """
     value, biases = _check_forget_bias_args(lstm, value)
     H = lstm.hidden_size
@@ -596,7 +600,7 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
     ``eval`` mode and puts the model back in the mode it was in.
 
     Args:
-        model (nn.Module): maps ``(N, T, 1)`` windows to ``(N, 1)`` next values.
+        model (torch.nn.Module): maps ``(N, T, 1)`` windows to ``(N, 1)`` next values.
         context (Tensor): the last observed values, a 1-D series of length :math:`T`.
         num_steps (int): how many values :math:`M \ge 0` to predict; 0 gives an empty forecast.
 
@@ -613,7 +617,7 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
         ValueError: if ``context`` is not 1-D and non-empty, ``num_steps < 0``,
             or the model does not return one value per window.
 
-    Book section: {ref}`sec-rnn-forecast`.
+    Book section: :ref:`sec-rnn-forecast`.
     """
     context, M = _check_forecast_args(model, context, num_steps)
     was_training = model.training
@@ -688,7 +692,7 @@ def hidden_grad_norms(cell: RNNCell | LSTMCell, X: Tensor) -> Tensor:
         ValueError: if ``X`` is not ``(N, T, input_size)`` with ``T >= 1``.
 
     Reference: Bengio, Simard & Frasconi (1994); Pascanu, Mikolov & Bengio
-    (2013), equations (3)-(5). Book section {ref}`sec-rnn-gradients`, equation ``eq-rnn-bptt``.
+    (2013), equations (3)-(5). Book section :ref:`sec-rnn-gradients`, equation :eq:`eq-rnn-bptt`.
     """
     _check_hidden_grad_args(cell, X)
     N, T, _ = X.shape

@@ -13,7 +13,7 @@ To drive an optimizer, set ``group["lr"] = lr_at(step)`` for every
 parameter group before each step, or wrap the function in
 ``torch.optim.lr_scheduler.LambdaLR`` as a factor ``lr_at(step) / lr``.
 
-Book section: {ref}`sec-optim-schedules`.
+Book section: :ref:`sec-optim-schedules`.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def step_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
         here takes :math:`\gamma \in [0, 1]` and raises ``ValueError`` otherwise.
         Every argument must be finite (``lr=inf`` raises).
 
-    Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-step-lr``.
+    Book section: :ref:`sec-optim-schedules`, equation :eq:`eq-optim-step-lr`.
     """
     t, lr, step_size, gamma = _check_step_lr_args(step, lr, step_size, gamma)
     return lr * gamma ** (t // step_size)
@@ -128,7 +128,7 @@ def cosine_annealing_lr(step: int, lr: float, T_max: int, eta_min: float = 0.0) 
         :math:`\eta_{\min} > \eta_0` (a cosine that rises); here that raises ``ValueError``.
 
     Reference: Loshchilov and Hutter (2017), SGDR, eq. 5.
-    Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-cosine``.
+    Book section: :ref:`sec-optim-schedules`, equation :eq:`eq-optim-cosine`.
     """
     t, lr, T_max, eta_min = _check_cosine_args(step, lr, T_max, eta_min)
     c = 0.5 * (1 + math.cos(math.pi * t / T_max))  # 1 at t = 0, 0 at t = T_max (cos(pi) = -1 exactly)
@@ -168,7 +168,7 @@ def linear_lr(
         :math:`t = T` on. ``LinearLR`` accepts ``total_iters=0``, a ramp that
         never ends (the rate stays at :math:`f_0 \eta_0` forever); here it raises ``ValueError``.
 
-    Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-linear``.
+    Book section: :ref:`sec-optim-schedules`, equation :eq:`eq-optim-linear`.
     """
     t, lr, start_factor, end_factor, total_iters = _check_linear_args(step, lr, start_factor, end_factor, total_iters)
     r = min(t, total_iters) / total_iters  # progress along the ramp, 0 to 1
@@ -206,7 +206,7 @@ def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, T_max: int, eta_mi
             ``T_max <= warmup_steps``, or ``eta_min`` outside ``[0, lr]``.
 
     Reference: Goyal et al. (2017), section 2.2; Loshchilov and Hutter (2017).
-    Book section: {ref}`sec-optim-schedules`, equation ``eq-optim-warmup-cosine``.
+    Book section: :ref:`sec-optim-schedules`, equation :eq:`eq-optim-warmup-cosine`.
     """
     t, lr, warmup_steps, T_max, eta_min = _check_warmup_cosine_args(step, lr, warmup_steps, T_max, eta_min)
     if t < warmup_steps:

@@ -1,7 +1,7 @@
 """One place that seeds every random generator the book uses.
 
 Chapters call :func:`seed_everything` once at the top, and pass the
-:class:`torch.Generator` it returns (or one from :func:`make_generator`) to
+``torch.Generator`` it returns (or one from :func:`make_generator`) to
 anything that draws random numbers, so a clean rebuild prints the same numbers.
 """
 
@@ -31,7 +31,7 @@ def _check_seed(seed: object) -> int:
 
 
 def make_generator(seed: int = DEFAULT_SEED) -> torch.Generator:
-    """Return a new CPU :class:`torch.Generator` seeded with ``seed``.
+    """Return a new CPU ``torch.Generator`` seeded with ``seed``.
 
     A local generator makes a function's randomness independent of whatever
     else ran before it, unlike the global generator.

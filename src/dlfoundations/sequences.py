@@ -1,6 +1,6 @@
 r"""Seeded sequence data: a noisy periodic series and the adding problem.
 
-Both draw all of their randomness from an explicit :class:`torch.Generator`
+Both draw all of their randomness from an explicit ``torch.Generator``
 (from :func:`dlfoundations.seed.make_generator`), so the same seed gives
 ``torch.equal`` tensors. Shapes are batch-first, ``(N, T, D)``, as
 ``nn.LSTM(batch_first=True)`` reads them.
@@ -10,7 +10,7 @@ Both draw all of their randomness from an explicit :class:`torch.Generator`
 - :func:`adding_problem`: sequences of (value, marker) pairs whose target is
   the sum of the two marked values (Hochreiter & Schmidhuber, 1997).
 
-Book chapter: {ref}`chap-rnn`.
+Book chapter: :ref:`chap-rnn`.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def noisy_periodic_series(
         ValueError: if ``num_steps < 1``, a period is not positive, ``periods``
             and ``amplitudes`` differ in length, or ``noise_std`` is negative.
 
-    Book section: {ref}`sec-rnn-forecast`.
+    Book section: :ref:`sec-rnn-forecast`.
     """
     L, p, a, noise_std = _check_series_args(num_steps, periods, amplitudes, noise_std, dtype, generator)
     # the time index and the sines in float64, rounded to dtype once at the end: a float16 or
@@ -140,7 +140,7 @@ def make_windows(series: Tensor, window: int) -> tuple[Tensor, Tensor]:
         TypeError: if ``series`` is not a floating tensor or ``window`` not an int.
         ValueError: if ``series`` is not 1-D or ``window`` is not in ``[1, L)``.
 
-    Book section: {ref}`sec-rnn-forecast`.
+    Book section: :ref:`sec-rnn-forecast`.
     """
     T = _check_windows_args(series, window)
     X = series.unfold(0, T, 1)[:-1].clone()  # (L - T + 1, T) -> drop the last window: (N, T)
@@ -195,7 +195,7 @@ def adding_problem(
     There the values lie in :math:`[-1, 1]`, the first marker falls among the
     first ten steps and the second in the first half as well, the lengths vary
     and the target is rescaled; one marker per half, as here, follows later
-    benchmarks. Book section {ref}`sec-rnn-adding`.
+    benchmarks. Book section :ref:`sec-rnn-adding`.
     """
     N, T = _check_adding_args(num_samples, seq_len, dtype, generator)
     values = torch.rand(N, T, generator=generator, dtype=dtype)  # (N, T)

@@ -1,6 +1,6 @@
 """Broadcasting, spelled out: the rule PyTorch applies before element-wise ops.
 
-Book section: "Broadcasting" in the Tensors chapter (label ``sec-broadcasting``).
+Book section: :ref:`sec-broadcasting` in the Tensors chapter.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def broadcast_shape(shape_a: Sequence[int] | int, shape_b: Sequence[int] | int) 
             sizes 2 and 3``.
 
     Note:
-        Like :func:`torch.broadcast_shapes`, an int ``n`` stands for the shape
+        Like ``torch.broadcast_shapes``, an int ``n`` stands for the shape
         ``(n,)`` and a size 0 broadcasts with 1 (giving 0) but not with any
         other size. Unlike it, ``True`` is refused rather than read as 1, and a
         NumPy integer size is accepted (PyTorch raises an ``AssertionError``).

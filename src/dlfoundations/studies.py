@@ -15,7 +15,7 @@ runs and a summary with its spread.
   :math:`R` seeds at once, vectorised, with per-seed loss curves.
 - :func:`early_stopping_epoch`, :func:`epochs_to_reach`: read loss curves.
 
-Book chapter: {ref}`chap-generalization`.
+Book chapter: :ref:`chap-generalization`.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def run_seeds(fn: Callable[[int], float | Tensor], seeds: Sequence[int]) -> Tens
         ValueError: if ``seeds`` is empty or repeats a seed, or the results
             disagree in shape (the first shape and the odd one are named).
 
-    Book section: {ref}`sec-gen-seeds`.
+    Book section: :ref:`sec-gen-seeds`.
     """
     seeds = _check_run_seeds_args(fn, seeds)
     results: list[Tensor] = []
@@ -142,7 +142,7 @@ def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
     r"""Mean and unbiased standard deviation over runs: :math:`\bar v = \frac1R\sum_r v_r`, :math:`s = \sqrt{\frac{1}{R-1}\sum_r (v_r - \bar v)^2}`.
 
     The standard deviation divides by :math:`R - 1` (Bessel's correction), as
-    :meth:`torch.Tensor.std` does by default (``correction=1``) and as
+    ``torch.Tensor.std`` does by default (``correction=1``) and as
     ``numpy.std(values, axis=0, ddof=1)``. A NaN result makes its column's mean
     and standard deviation NaN, an infinite one makes the mean infinite and the
     standard deviation NaN, as in NumPy: a diverged run is not hidden.
@@ -168,7 +168,7 @@ def mean_std(values: Sequence[float] | Tensor) -> tuple[Tensor, Tensor]:
         TypeError: if ``values`` is not numbers or a tensor.
         ValueError: if there are fewer than 2 runs (one run has no spread).
 
-    Book section: {ref}`sec-gen-seeds`, equation ``eq-gen-std``.
+    Book section: :ref:`sec-gen-seeds`, equation :eq:`eq-gen-std`.
     """
     t = _as_values(values, min_len=2)  # (R, *), float64
     R = t.shape[0]
@@ -197,7 +197,7 @@ def standard_error(values: Sequence[float] | Tensor) -> Tensor:
         ValueError: if there are fewer than 2 runs.
 
     Reference: Cochran, *Sampling Techniques* (1977), section 2.5. Book
-    section {ref}`sec-gen-seeds`, equation ``eq-gen-sem``.
+    section :ref:`sec-gen-seeds`, equation :eq:`eq-gen-sem`.
     """
     t = _as_values(values, min_len=2)
     return mean_std(t)[1] / math.sqrt(t.shape[0])
@@ -221,7 +221,7 @@ def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
         TypeError: if ``values`` is not numbers or ``digits`` is not an int.
         ValueError: if ``values`` is not 1-D with ``R >= 2`` or ``digits < 0``.
 
-    Book section: {ref}`sec-gen-seeds`.
+    Book section: :ref:`sec-gen-seeds`.
     """
     check_int(digits, "digits", 0)
     t = _as_values(values, min_len=2)
@@ -232,32 +232,29 @@ def format_mean_std(values: Sequence[float] | Tensor, digits: int = 3) -> str:
 
 
 class PairedDifference(NamedTuple):
-    """What :func:`paired_difference` returns, all as Python floats.
+    """What :func:`paired_difference` returns, all as Python floats."""
 
-    Attributes:
-        mean (float): mean of the per-seed differences :math:`\bar d`.
-        std (float): their unbiased standard deviation :math:`s_d`.
-        low (float): lower end of the confidence interval for the mean difference.
-        high (float): upper end of the interval.
-        confidence (float): the interval's confidence level, e.g. 0.95.
-        n (int): the number of pairs :math:`R`.
-    """
-
+    #: Mean of the per-seed differences :math:`\bar d`.
     mean: float
+    #: Their unbiased standard deviation :math:`s_d`.
     std: float
+    #: Lower end of the confidence interval for the mean difference.
     low: float
+    #: Upper end of the interval.
     high: float
+    #: The interval's confidence level, e.g. 0.95.
     confidence: float
+    #: The number of pairs :math:`R`.
     n: int
 
     @property
     def positive(self) -> bool:
-        """Whether the whole interval lies above 0: A is larger than B at this confidence."""
+        """``True`` when the whole interval lies above 0, so that A is larger than B at this confidence."""
         return self.low > 0
 
     @property
     def negative(self) -> bool:
-        """Whether the whole interval lies below 0: A is smaller than B at this confidence."""
+        """``True`` when the whole interval lies below 0, so that A is smaller than B at this confidence."""
         return self.high < 0
 
     def __str__(self) -> str:
@@ -317,7 +314,7 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
 
     Reference: Student (1908), "The probable error of a mean"; the paired
     t-interval as in Wasserman, *All of Statistics* (2004), section 10.
-    Book section {ref}`sec-gen-seeds`, equation {eq}`eq-gen-paired`.
+    Book section :ref:`sec-gen-seeds`, equation :eq:`eq-gen-paired`.
     """
     from scipy.stats import t as student_t  # scipy comes with scikit-learn; imported only when used
 
@@ -391,9 +388,13 @@ def init_mlp(
     generator, in PyTorch's default range, so the weights depend on ``seed`` alone.
 
     Args:
-        in_features (int), hidden_sizes (Sequence[int]), out_features (int),
-        activation (str), dropout (float), batch_norm (bool): as for :class:`~dlfoundations.models.MLP`.
+        in_features (int): input features :math:`D`, as for :class:`~dlfoundations.models.MLP`.
+        hidden_sizes (Sequence[int]): the hidden widths, as for :class:`~dlfoundations.models.MLP`.
+        out_features (int): outputs :math:`O`, as for :class:`~dlfoundations.models.MLP`.
         seed (int): seed of the initial weights.
+        activation (str): hidden activation, as for :class:`~dlfoundations.models.MLP`. Default: ``"relu"``.
+        dropout (float): dropout probability, as for :class:`~dlfoundations.models.MLP`. Default: 0.
+        batch_norm (bool): batch normalisation, as for :class:`~dlfoundations.models.MLP`. Default: ``False``.
 
     Shape:
         - Input: :math:`(N, D)`. Output: :math:`(N, O)`.
@@ -402,10 +403,11 @@ def init_mlp(
         MLP: the freshly initialised network.
 
     Raises:
-        TypeError, ValueError: as :class:`~dlfoundations.models.MLP` and
-        :func:`~dlfoundations.seed.make_generator` raise for bad arguments.
+        TypeError: as :class:`~dlfoundations.models.MLP` and
+            :func:`~dlfoundations.seed.make_generator` raise for arguments of the wrong type.
+        ValueError: as they raise for values out of range.
 
-    Book section: label ``sec-gen-seeds``.
+    Book section: :ref:`sec-gen-seeds`.
     """
     model = MLP(in_features, hidden_sizes, out_features, activation=activation, dropout=dropout,
                 batch_norm=batch_norm)
@@ -413,20 +415,17 @@ def init_mlp(
 
 
 class RunResult(NamedTuple):
-    """What :func:`train_mlp` returns.
+    """What :func:`train_mlp` returns."""
 
-    Attributes:
-        train_loss (float): mean loss on the whole training set after training, in ``eval()`` mode.
-        val_loss (float): mean loss on the validation set, in ``eval()`` mode.
-        test_loss (float | None): mean loss on the test set, or ``None`` without one.
-        history (History): the per-epoch record of :func:`~dlfoundations.train.fit`.
-        model (MLP): the trained network (with the best epoch's weights under early stopping).
-    """
-
+    #: Mean loss on the whole training set after training, in ``eval()`` mode.
     train_loss: float
+    #: Mean loss on the validation set, in ``eval()`` mode.
     val_loss: float
+    #: Mean loss on the test set, or ``None`` without one.
     test_loss: float | None
+    #: The per-epoch record of :func:`~dlfoundations.train.fit`.
     history: History
+    #: The trained network (with the best epoch's weights under early stopping).
     model: MLP
 
 
@@ -456,11 +455,13 @@ def train_mlp(
     without a better validation loss and the best epoch's weights are restored.
 
     Args:
-        train_data, val_data (NoisySine | tuple[Tensor, Tensor]): data sets with
-            ``.X`` of ``(N, D)`` and ``.y`` of ``(N, O)``, or pairs ``(X, y)``.
+        train_data (dlfoundations.data.NoisySine | tuple[Tensor, Tensor]): a data set
+            with ``.X`` of ``(N, D)`` and ``.y`` of ``(N, O)``, or a pair ``(X, y)``.
+        val_data (dlfoundations.data.NoisySine | tuple[Tensor, Tensor]): the validation set, the same way.
         hidden_sizes (Sequence[int]): hidden widths, e.g. ``[64]``.
         seed (int): seed of the initial weights (and of the dropout masks).
-        test_data (optional): a third data set, touched only after training. Default: ``None``.
+        test_data (dlfoundations.data.NoisySine | tuple[Tensor, Tensor] | None): a third data set,
+            touched only after training. Default: ``None``.
         activation (str): hidden activation. Default: ``"relu"``.
         dropout (float): dropout probability after each hidden activation. Default: 0.
         batch_norm (bool): batch normalisation after each hidden ``Linear``. Default: ``False``.
@@ -482,7 +483,7 @@ def train_mlp(
             width is not positive (as :class:`~dlfoundations.models.MLP` raises).
 
     Reference: Loshchilov and Hutter (2019) for AdamW; Prechelt (1998) for
-    early stopping. Book section {ref}`sec-gen-capacity`.
+    early stopping. Book section :ref:`sec-gen-capacity`.
     """
     (X, y), (X_val, y_val), test = _check_run_args(train_data, val_data, test_data, lr, weight_decay, num_epochs)
     model = init_mlp(X.shape[1], hidden_sizes, y.shape[1], seed, activation, dropout, batch_norm)
@@ -517,19 +518,24 @@ class SeedEnsemble(nn.Module):
     masks for every member.
 
     Args:
-        in_features (int), hidden_sizes (Sequence[int]), out_features (int),
-        activation (str), dropout (float), batch_norm (bool): as for :class:`~dlfoundations.models.MLP`.
+        in_features (int): input features :math:`D`, as for :class:`~dlfoundations.models.MLP`.
+        hidden_sizes (Sequence[int]): the hidden widths, as for :class:`~dlfoundations.models.MLP`.
+        out_features (int): outputs :math:`O`, as for :class:`~dlfoundations.models.MLP`.
         seeds (Sequence[int]): one seed per member, :math:`R` of them, distinct.
+        activation (str): hidden activation, as for :class:`~dlfoundations.models.MLP`. Default: ``"relu"``.
+        dropout (float): dropout probability, as for :class:`~dlfoundations.models.MLP`. Default: 0.
+        batch_norm (bool): batch normalisation, as for :class:`~dlfoundations.models.MLP`. Default: ``False``.
 
     Shape:
         - Input: :math:`(N, D)` (shared by every member) or :math:`(R, N, D)` (one batch per member).
         - Output: :math:`(R, N, O)`.
 
     Raises:
-        TypeError, ValueError: as :class:`~dlfoundations.models.MLP` raises,
-            for an empty or repeated seed list, or for an input of the wrong shape.
+        TypeError: as :class:`~dlfoundations.models.MLP` raises for arguments of the wrong type.
+        ValueError: as :class:`~dlfoundations.models.MLP` raises, for an empty or
+            repeated seed list, or for an input of the wrong shape.
 
-    Book section: {ref}`sec-gen-seeds`.
+    Book section: :ref:`sec-gen-seeds`.
     """
 
     def __init__(
@@ -590,25 +596,22 @@ class SeedEnsemble(nn.Module):
 
 
 class SeedRuns(NamedTuple):
-    """What :func:`train_mlp_seeds` returns; ``R`` seeds, ``E`` epochs.
+    """What :func:`train_mlp_seeds` returns; ``R`` seeds, ``E`` epochs."""
 
-    Attributes:
-        train_curve (Tensor): ``(E, R)``, each epoch's training loss, measured
-            in ``train()`` mode before that epoch's step (as ``fit``'s ``History.train_loss``).
-        val_curve (Tensor): ``(E, R)``, validation loss after each epoch, ``eval()`` mode.
-        test_curve (Tensor | None): ``(E, R)``, test loss after each epoch, or ``None``.
-        train_loss (Tensor): ``(R,)``, loss on the whole training set after training, ``eval()`` mode.
-        val_loss (Tensor): ``(R,)``, final validation loss.
-        test_loss (Tensor | None): ``(R,)``, final test loss, or ``None``.
-        model (SeedEnsemble): the trained members.
-    """
-
+    #: ``(E, R)``, each epoch's training loss, measured in ``train()`` mode before that epoch's step (as ``fit``'s
+    #: ``History.train_loss``).
     train_curve: Tensor
+    #: ``(E, R)``, validation loss after each epoch, ``eval()`` mode.
     val_curve: Tensor
+    #: ``(E, R)``, test loss after each epoch, or ``None``.
     test_curve: Tensor | None
+    #: ``(R,)``, loss on the whole training set after training, ``eval()`` mode.
     train_loss: Tensor
+    #: ``(R,)``, final validation loss.
     val_loss: Tensor
+    #: ``(R,)``, final test loss, or ``None``.
     test_loss: Tensor | None
+    #: The trained members.
     model: SeedEnsemble
 
 
@@ -670,12 +673,19 @@ def train_mlp_seeds(
     reads the epoch it would restore off ``val_curve``.
 
     Args:
-        train_data: one data set (``.X``/``.y`` or a pair ``(X, y)``) shared by
-            every seed, or a sequence of ``R`` data sets of one size, one per seed.
-        val_data: the validation set, shared. test_data (optional): the test set, shared.
-        hidden_sizes, activation, dropout, batch_norm, lr, weight_decay, num_epochs:
-            as for :func:`train_mlp`.
+        train_data (dlfoundations.data.NoisySine | tuple[Tensor, Tensor] | Sequence): one data set
+            (``.X``/``.y`` or a pair ``(X, y)``) shared by every seed, or a
+            sequence of ``R`` data sets of one size, one per seed.
+        val_data (dlfoundations.data.NoisySine | tuple[Tensor, Tensor]): the validation set, shared.
+        hidden_sizes (Sequence[int]): hidden widths, as for :func:`train_mlp`.
         seeds (Sequence[int]): :math:`R` distinct seeds of the initial weights.
+        test_data (dlfoundations.data.NoisySine | tuple[Tensor, Tensor] | None): the test set, shared. Default: ``None``.
+        activation (str): as for :func:`train_mlp`. Default: ``"relu"``.
+        dropout (float): as for :func:`train_mlp`. Default: 0.
+        batch_norm (bool): as for :func:`train_mlp`. Default: ``False``.
+        lr (float): as for :func:`train_mlp`. Default: 0.01.
+        weight_decay (float): as for :func:`train_mlp`. Default: 0.
+        num_epochs (int): as for :func:`train_mlp`. Default: 300.
 
     Shape:
         - ``X``: :math:`(N, D)`, ``y``: :math:`(N, O)`; curves :math:`(E, R)`; final losses :math:`(R,)`.
@@ -689,7 +699,7 @@ def train_mlp_seeds(
             training sets differs from the number of seeds, shapes disagree, or
             a hyper-parameter or width is out of range.
 
-    Book section: {ref}`sec-gen-seeds`.
+    Book section: :ref:`sec-gen-seeds`.
     """
     seeds, (X, y), (X_val, y_val), test = _check_seed_runs_args(
         train_data, val_data, test_data, seeds, lr, weight_decay, num_epochs
@@ -762,7 +772,7 @@ def early_stopping_epoch(val_curve: Tensor, patience: int) -> Tensor:
         TypeError: if ``val_curve`` is not a tensor or ``patience`` not an int.
         ValueError: if ``val_curve`` is not 2-D with at least one epoch, or ``patience < 1``.
 
-    Reference: Prechelt (1998). Book section {ref}`sec-gen-regularization`.
+    Reference: Prechelt (1998). Book section :ref:`sec-gen-regularization`.
     """
     curve = _check_early_stopping_args(val_curve, patience)
     best = []
@@ -797,7 +807,7 @@ def epochs_to_reach(curve: Tensor, threshold: float) -> Tensor:
         TypeError: if ``curve`` is not a tensor or ``threshold`` not a number.
         ValueError: if ``curve`` is not 2-D with at least one epoch, or ``threshold`` is not finite.
 
-    Book section: {ref}`sec-gen-activations`.
+    Book section: :ref:`sec-gen-activations`.
     """
     curve = _check_curve(curve, "curve")
     threshold = check_float(threshold, "threshold")

@@ -1,6 +1,6 @@
 """The training loop: five steps per batch, validation, early stopping, best weights.
 
-Book chapter: "The training loop" (label ``chap-training-loop``).
+Book chapter: :ref:`chap-training-loop`.
 
 Every batch runs the same five steps, in this order::
 
@@ -93,7 +93,7 @@ class EarlyStopping:
         ValueError: if ``patience < 1`` or ``min_delta`` is negative or not finite.
 
     Reference: Prechelt, "Early stopping — but when?" (1998), section 2.1
-    (the "UP"/patience criteria); book section ``sec-train-early-stopping``.
+    (the "UP"/patience criteria); book section :ref:`sec-train-early-stopping`.
     """
 
     def __init__(self, patience: int | None, min_delta: float = 0.0, keep_best_state: bool = True) -> None:
@@ -110,7 +110,7 @@ class EarlyStopping:
 
         Args:
             val_loss (float): the epoch's mean validation loss. ``nan`` never improves.
-            model (nn.Module): whose weights to keep if this epoch is the best so far
+            model (torch.nn.Module): whose weights to keep if this epoch is the best so far
                 (not read, and may be ``None``, with ``keep_best_state=False``).
             epoch (int): the epoch's 0-based index, stored as ``best_epoch``.
 
@@ -219,7 +219,7 @@ def train_one_epoch(
     r"""Run the five training steps, :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_{\mathcal B}`, on every batch of ``loader`` once.
 
     Args:
-        model (nn.Module): the model, put in ``train()`` mode here.
+        model (torch.nn.Module): the model, put in ``train()`` mode here.
         loader (Iterable): yields pairs ``(X, y)`` of tensors.
         optimizer (torch.optim.Optimizer): updates ``model``'s parameters.
         loss_fn (Callable): ``loss_fn(y_hat, y)`` returns the batch's *mean* loss.
@@ -231,7 +231,7 @@ def train_one_epoch(
 
     Returns:
         tuple[float, int]: the mean loss over the samples seen (batch losses
-        weighted by batch size, eq. ``eq-train-dataset-mean``) and the number
+        weighted by batch size, eq. :eq:`eq-train-dataset-mean`) and the number
         of optimizer steps taken.
 
     Raises:
@@ -246,7 +246,7 @@ def train_one_epoch(
         gradients are zero but which still moves momentum, Adam's step count
         and weight decay.
 
-    Book section: ``sec-train-five-steps``, equation ``eq-train-update``.
+    Book section: :ref:`sec-train-five-steps`, equation :eq:`eq-train-update`.
     """
     _check_loop(model, loss_fn, optimizer, max_steps)
     model.train()
@@ -281,7 +281,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
     is recorded) and leaves the model in ``eval()`` mode.
 
     Args:
-        model (nn.Module): the model to evaluate.
+        model (torch.nn.Module): the model to evaluate.
         loader (Iterable): yields pairs ``(X, y)`` of tensors.
         loss_fn (Callable): ``loss_fn(y_hat, y)`` returns the batch's *mean* loss.
 
@@ -298,7 +298,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
         A batch with no samples is skipped: its mean loss is NaN, and it holds
         nothing to average.
 
-    Book section: ``sec-train-validation``, equation ``eq-train-dataset-mean``.
+    Book section: :ref:`sec-train-validation`, equation :eq:`eq-train-dataset-mean`.
     """
     _check_loop(model, loss_fn)
     model.eval()
@@ -338,7 +338,7 @@ def fit(
     copied, so ``fit`` costs what a hand-written loop costs.
 
     Args:
-        model (nn.Module): the model to train, in place.
+        model (torch.nn.Module): the model to train, in place.
         train_loader (Iterable): yields ``(X, y)`` batches; re-iterated every epoch.
         optimizer (torch.optim.Optimizer): built over ``model.parameters()``.
         loss_fn (Callable): ``loss_fn(y_hat, y)``, a batch mean (e.g. ``nn.MSELoss()``).
@@ -374,7 +374,7 @@ def fit(
 
     Reference: the loop of Goodfellow et al. (2016), algorithm 8.1 (SGD) with
     early stopping, algorithm 7.1; Prechelt (1998). Book chapter
-    ``chap-training-loop``.
+    :ref:`chap-training-loop`.
     """
     _check_fit_args(model, optimizer, loss_fn, num_epochs, val_loader, patience, min_delta, restore_best, max_steps,
                     on_improvement)
