@@ -178,7 +178,7 @@ def test_freezing_leaves_the_other_gradients_unchanged(dtype, seed, N):
 @pytest.mark.parametrize(
     ("backbone_lr", "head_lr", "error", "match"),
     [
-        (0.0, 1e-2, ValueError, r"Invalid backbone_lr: 0.0 \(expected a finite float > 0\)"),
+        (-1e-3, 1e-2, ValueError, r"Invalid backbone_lr: -0.001 \(expected a finite number >= 0\)"),
         (1e-3, math.inf, ValueError, r"Invalid head_lr: inf"),
         (-math.inf, 1e-2, ValueError, r"Invalid backbone_lr: -inf"),
         (True, 1e-2, TypeError, r"backbone_lr must be a float, got bool"),
@@ -189,6 +189,18 @@ def test_freezing_leaves_the_other_gradients_unchanged(dtype, seed, N):
 def test_param_groups_rejects_bad_rates(backbone_lr, head_lr, error, match):
     with pytest.raises(error, match=match):
         param_groups(_small_model(), backbone_lr, head_lr)
+
+
+def test_param_groups_accepts_a_rate_of_zero_as_torch_optim_does():
+    # lr = 0 means the same everywhere in the package (_validation.check_lr): that group stays put.
+    model = _small_model()
+    before = [p.detach().clone() for p in model.features.parameters()]
+    optimizer = torch.optim.SGD(param_groups(model, 0.0, 1e-1))
+    assert [g["lr"] for g in optimizer.param_groups] == [0.0, 0.1]
+    optimizer.zero_grad()
+    nn.functional.cross_entropy(model(torch.ones(2, 1, 8, 8)), torch.tensor([0, 1])).backward()
+    optimizer.step()
+    assert all(torch.equal(p, q) for p, q in zip(model.features.parameters(), before))
 
 
 def test_param_groups_accepts_numpy_rates_as_floats():

@@ -48,6 +48,19 @@ def _check_slope(negative_slope: object) -> float:
     return float(negative_slope)
 
 
+def _check_softmax_input(x: object, dim: object) -> int:
+    """The checks of :func:`softmax`: a floating tensor with at least one dimension, and a valid ``dim``."""
+    _check_input(x)
+    return _check_dim(x, dim)  # type: ignore[arg-type]
+
+
+def _check_jacobian_input(x: object) -> None:
+    """The checks of :func:`softmax_jacobian`: a floating tensor of shape ``(K,)`` or ``(N, K)``."""
+    _check_input(x)
+    if x.ndim not in (1, 2):  # type: ignore[union-attr]
+        raise ValueError(f"expected x of shape (K,) or (N, K), got {tuple(x.shape)}")  # type: ignore[union-attr]
+
+
 def _check_dim(x: Tensor, dim: object) -> int:
     if isinstance(dim, bool) or not isinstance(dim, int):
         raise TypeError(f"dim must be an int, got {type(dim).__name__}: {dim!r}")
@@ -379,8 +392,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     Reference: Bridle (1990). Book: equation :eq:`eq-models-softmax` in
     :ref:`sec-models-activations`.
     """
-    _check_input(x)
-    dim = _check_dim(x, dim)
+    dim = _check_softmax_input(x, dim)
     if x.shape[dim] == 0:  # nothing to normalise (and amax refuses an empty dimension)
         return torch.exp(x)
     # The shift is a constant for the gradient too: softmax does not change when it does.
@@ -414,9 +426,7 @@ def softmax_jacobian(x: Tensor) -> Tensor:
 
     Book: equation :eq:`eq-models-softmax-jacobian` in :ref:`sec-models-activations`.
     """
-    _check_input(x)
-    if x.ndim not in (1, 2):
-        raise ValueError(f"expected x of shape (K,) or (N, K), got {tuple(x.shape)}")
+    _check_jacobian_input(x)
     s = softmax(x, dim=-1)  # (K,) or (N, K)
     outer = s.unsqueeze(-1) * s.unsqueeze(-2)  # (..., K, 1) * (..., 1, K) -> (..., K, K)
     return torch.diag_embed(s) - outer  # (..., K, K)

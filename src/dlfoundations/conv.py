@@ -97,6 +97,60 @@ def _check_conv_args(
     return X, weight, bias, S, P, I_out, J_out
 
 
+def _check_output_size(size: object, kernel_size: object, stride: object, padding: object) -> tuple[int, int, int, int]:
+    """The checks of :func:`conv_output_size`; return ``(I, F, S, P)``."""
+    I = _check_int(size, "size", 1)
+    F_ = _check_int(kernel_size, "kernel_size", 1)
+    S = _check_int(stride, "stride", 1)
+    P = _check_int(padding, "padding", 0)
+    if F_ > I + 2 * P:
+        raise ValueError(
+            f"kernel size {F_} is larger than the padded input: expected F <= I + 2P = {I} + 2*{P} = {I + 2 * P}"
+        )
+    return I, F_, S, P
+
+
+def _check_pool(X: object, kernel_size: object, stride: object, padding: object) -> tuple[Tensor, int, int, int]:
+    """The checks of the pooling functions; return ``X`` and the window side, stride and padding ``(F, S, P)``."""
+    X = _check_images(X)
+    F_ = _check_int(kernel_size, "kernel_size", 1)  # the window's side F (F is torch.nn.functional)
+    S = F_ if stride is None else _check_int(stride, "stride", 1)
+    P = _check_int(padding, "padding", 0)
+    if P > F_ // 2:
+        raise ValueError(f"Invalid padding: {P} (expected at most half the kernel size, kernel_size // 2 = {F_ // 2})")
+    return X, F_, S, P
+
+
+def _check_conv2d(
+    in_channels: object, out_channels: object, kernel_size: object, stride: object, padding: object, bias: object,
+    generator: object,
+) -> tuple[int, int, int, int, int]:
+    """The checks of :class:`Conv2d`; return ``(C, O, F, S, P)``."""
+    sizes = (
+        _check_int(in_channels, "in_channels", 1),
+        _check_int(out_channels, "out_channels", 1),
+        _check_int(kernel_size, "kernel_size", 1),
+        _check_int(stride, "stride", 1),
+        _check_int(padding, "padding", 0),
+    )
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias must be a bool, got {type(bias).__name__}: {bias!r}")
+    _check_generator(generator)
+    return sizes
+
+
+def _check_layer_input(X: object, in_channels: int, dtype: torch.dtype) -> Tensor:
+    """The checks of :meth:`Conv2d.forward`: images ``(N, in_channels, I, J)`` of the weights' dtype."""
+    X = _check_images(X)
+    if X.shape[1] != in_channels:
+        raise ValueError(
+            f"expected X of shape (N, {in_channels}, I, J) (in_channels={in_channels}), got {tuple(X.shape)}"
+        )
+    if X.dtype != dtype:
+        raise TypeError(f"expected X of dtype {dtype} (the layer's weights), got {X.dtype}")
+    return X
+
+
 # ---------------------------------------------------------------- sizes
 
 
@@ -131,14 +185,7 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     learning" (2016), relationship 6. Book section :ref:`sec-cnn-sizes`,
     equation :eq:`eq-cnn-output-size`.
     """
-    I = _check_int(size, "size", 1)
-    F_ = _check_int(kernel_size, "kernel_size", 1)  # F_: F is torch.nn.functional here
-    S = _check_int(stride, "stride", 1)
-    P = _check_int(padding, "padding", 0)
-    if F_ > I + 2 * P:
-        raise ValueError(
-            f"kernel size {F_} is larger than the padded input: expected F <= I + 2P = {I} + 2*{P} = {I + 2 * P}"
-        )
+    I, F_, S, P = _check_output_size(size, kernel_size, stride, padding)  # F_: F is torch.nn.functional here
     return (I + 2 * P - F_) // S + 1
 
 
@@ -271,12 +318,7 @@ def conv2d_im2col(
 
 def _pool_windows(X: Tensor, kernel_size: object, stride: object, padding: object, fill: float) -> tuple[Tensor, int, int, int]:
     """Unfold every pooling window of every channel; return ``(windows, I_out, J_out, F)``."""
-    X = _check_images(X)
-    F_ = _check_int(kernel_size, "kernel_size", 1)  # the window's side F (F is torch.nn.functional)
-    S = F_ if stride is None else _check_int(stride, "stride", 1)
-    P = _check_int(padding, "padding", 0)
-    if P > F_ // 2:
-        raise ValueError(f"Invalid padding: {P} (expected at most half the kernel size, kernel_size // 2 = {F_ // 2})")
+    X, F_, S, P = _check_pool(X, kernel_size, stride, padding)  # F_: the window's side (F is torch.nn.functional)
     N, C, I, J = X.shape
     I_out, J_out = conv_output_size(I, F_, S, P), conv_output_size(J, F_, S, P)
     X_pad = F.pad(X, (P, P, P, P), value=fill)  # (N, C, I + 2P, J + 2P)
@@ -396,7 +438,7 @@ def _reset_like_torch(weight: Tensor, bias: Tensor | None, generator: torch.Gene
         nn.init.uniform_(bias, -bound, bound, generator=generator)
 
 
-class Conv2d(torch.nn.Module):
+class Conv2d(nn.Module):
     r"""A 2-D convolutional layer computed by :func:`conv2d_im2col`: :math:`Y = b + W \star X` (cross-correlation).
 
     Parameters, their names and shapes, and their initialisation match
@@ -447,17 +489,10 @@ class Conv2d(torch.nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.in_channels = _check_int(in_channels, "in_channels", 1)
-        self.out_channels = _check_int(out_channels, "out_channels", 1)
-        self.kernel_size = _check_int(kernel_size, "kernel_size", 1)
-        self.stride = _check_int(stride, "stride", 1)
-        self.padding = _check_int(padding, "padding", 0)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {type(bias).__name__}: {bias!r}")
-        _check_generator(generator)
-        F_ = self.kernel_size  # the kernel side F (F is torch.nn.functional)
-        self.weight = nn.Parameter(torch.empty(self.out_channels, self.in_channels, F_, F_))  # (O, C, F, F)
-        self.bias = nn.Parameter(torch.empty(self.out_channels)) if bias else None  # (O,)
+        C, O, F_, S, P = _check_conv2d(in_channels, out_channels, kernel_size, stride, padding, bias, generator)
+        self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding = C, O, F_, S, P
+        self.weight = nn.Parameter(torch.empty(O, C, F_, F_))  # (O, C, F, F); F_ as F is torch.nn.functional
+        self.bias = nn.Parameter(torch.empty(O)) if bias else None  # (O,)
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -467,14 +502,7 @@ class Conv2d(torch.nn.Module):
 
     def forward(self, X: Tensor) -> Tensor:
         """Convolve a batch ``X`` of shape ``(N, in_channels, I, J)``; see the class docstring."""
-        X = _check_images(X)
-        if X.shape[1] != self.in_channels:
-            raise ValueError(
-                f"expected X of shape (N, {self.in_channels}, I, J) (in_channels={self.in_channels}), "
-                f"got {tuple(X.shape)}"
-            )
-        if X.dtype != self.weight.dtype:
-            raise TypeError(f"expected X of dtype {self.weight.dtype} (the layer's weights), got {X.dtype}")
+        _check_layer_input(X, self.in_channels, self.weight.dtype)
         return conv2d_im2col(X, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
@@ -514,7 +542,7 @@ def _check_model_input(X: object, C: int, I: int, dtype: torch.dtype) -> None:
         raise TypeError(f"expected X of dtype {dtype} (the model's weights), got {X.dtype}")
 
 
-class DigitCNN(torch.nn.Module):
+class DigitCNN(nn.Module):
     r"""A small CNN for 8×8 digits, split into a backbone and a head: :math:`\hat Y = \text{head}(\text{features}(X))`.
 
     ``features`` is ``Conv(C→C_1, 3, pad 1) → ReLU → Conv(C_1→C_2, 3, pad 1) →

@@ -49,14 +49,19 @@ def load_digits_tensors(dtype: torch.dtype = torch.float32) -> tuple[Tensor, Ten
     Raises:
         TypeError: if ``dtype`` is not a floating ``torch.dtype``.
     """
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    _check_float_dtype(dtype)
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     X = torch.as_tensor(bunch.data, dtype=dtype)  # (N, 64)
     y = torch.as_tensor(bunch.target, dtype=torch.int64)  # (N,)
     return X, y
+
+
+def _check_float_dtype(dtype: object) -> torch.dtype:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    return dtype
 
 
 class DigitSplits(NamedTuple):
@@ -182,18 +187,18 @@ class Standardizer:
         self.std: Tensor | None = None
 
     @staticmethod
-    def _check(X: object) -> Tensor:
+    def _check(X: object, minimum: int = 0) -> Tensor:
         if not isinstance(X, Tensor) or not X.dtype.is_floating_point:
             raise TypeError(f"expected a floating tensor X, got {type(X).__name__} {getattr(X, 'dtype', '')}")
         if X.ndim != 2:
             raise ValueError(f"expected X of shape (N, D), got {tuple(X.shape)}")
+        if len(X) < minimum:
+            raise ValueError(f"need at least {minimum} samples to fit, got X of shape {tuple(X.shape)}")
         return X
 
     def fit(self, X: Tensor) -> Standardizer:
         """Compute the per-feature mean and standard deviation of ``X``; return ``self``."""
-        X = self._check(X)
-        if len(X) < 2:
-            raise ValueError(f"need at least 2 samples to fit, got X of shape {tuple(X.shape)}")
+        X = self._check(X, minimum=2)  # a standard deviation needs two samples
         constant = X.amax(dim=0) == X.amin(dim=0)  # (D,): every value equal (False for a NaN column)
         self.mean = torch.where(constant, X[0], X.mean(dim=0))  # (D,)
         std = X.std(dim=0) if X.shape[1] else torch.ones_like(self.mean)  # (D,); D = 0 would warn
@@ -258,19 +263,7 @@ class DigitsDataset(Dataset):
     """
 
     def __init__(self, X: Tensor, y: Tensor, as_images: bool = False) -> None:
-        if not isinstance(X, Tensor):
-            raise TypeError(f"expected X to be a tensor of shape (N, 64), got {type(X).__name__}")
-        if X.ndim != 2 or X.shape[1] != IMAGE_SIZE * IMAGE_SIZE:
-            raise ValueError(f"expected X of shape (N, 64), got {tuple(X.shape)}")
-        if not isinstance(as_images, bool):
-            raise TypeError(f"as_images must be a bool, got {type(as_images).__name__}: {as_images!r}")
-        if not isinstance(y, Tensor) or y.dtype != torch.int64:
-            raise TypeError(f"expected y of dtype torch.int64, got {getattr(y, 'dtype', type(y).__name__)}")
-        if y.shape != (len(X),):
-            raise ValueError(f"expected y of shape ({len(X)},), got {tuple(y.shape)}")
-        if len(y) and (int(y.min()) < 0 or int(y.max()) >= NUM_CLASSES):
-            bad = int(y[(y < 0) | (y >= NUM_CLASSES)][0])
-            raise ValueError(f"labels must be in [0, {NUM_CLASSES}), got {bad}")
+        _check_digits_dataset(X, y, as_images)
         self.X = X.reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE) if as_images else X  # (N, 1, 8, 8) or (N, 64)
         self.y = y
 
@@ -279,3 +272,20 @@ class DigitsDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         return self.X[index], self.y[index]
+
+
+def _check_digits_dataset(X: object, y: object, as_images: object) -> None:
+    """The checks of :class:`DigitsDataset`: ``X`` of ``(N, 64)``, int64 labels ``(N,)`` in ``[0, 9]``, a bool."""
+    if not isinstance(X, Tensor):
+        raise TypeError(f"expected X to be a tensor of shape (N, 64), got {type(X).__name__}")
+    if X.ndim != 2 or X.shape[1] != IMAGE_SIZE * IMAGE_SIZE:
+        raise ValueError(f"expected X of shape (N, 64), got {tuple(X.shape)}")
+    if not isinstance(as_images, bool):
+        raise TypeError(f"as_images must be a bool, got {type(as_images).__name__}: {as_images!r}")
+    if not isinstance(y, Tensor) or y.dtype != torch.int64:
+        raise TypeError(f"expected y of dtype torch.int64, got {getattr(y, 'dtype', type(y).__name__)}")
+    if y.shape != (len(X),):
+        raise ValueError(f"expected y of shape ({len(X)},), got {tuple(y.shape)}")
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= NUM_CLASSES):
+        bad = int(y[(y < 0) | (y >= NUM_CLASSES)][0])
+        raise ValueError(f"labels must be in [0, {NUM_CLASSES}), got {bad}")

@@ -189,6 +189,39 @@ def _check_class_targets(y: object, N: int, K: int, name: str) -> Tensor:
     return y
 
 
+def _check_classification(
+    scores: object, y: object, reduction: object, name: str, scores_name: str = "Z",
+    reductions: tuple[str, ...] = _REDUCTIONS,
+) -> None:
+    """The checks of the class-index losses: ``scores`` of shape ``(N, K)``, ``y`` of class indices, a known reduction."""
+    _check_logits_2d(scores, scores_name, name)
+    _check_class_targets(y, *scores.shape, name)  # type: ignore[union-attr]
+    if reductions == _REDUCTIONS:
+        _check_reduction(reduction)
+    elif reduction not in reductions:  # a gradient needs a scalar loss: no "none"
+        raise ValueError(f"{name} expected reduction {' or '.join(map(repr, reductions))}, got {reduction!r}")
+
+
+def _check_huber(y_hat: object, y: object, reduction: object, delta: object) -> tuple[Tensor, Tensor]:
+    """The checks of :func:`huber_loss`: those of the pair, and a positive finite ``delta``."""
+    y_hat, y = _check_pair(y_hat, y, "huber_loss", reduction)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)):
+        raise TypeError(f"huber_loss expected delta to be a float, got {type(delta).__name__}")
+    if not (math.isfinite(delta) and delta > 0):
+        raise ValueError(f"huber_loss expected a positive finite delta, got {delta}")
+    return y_hat, y
+
+
+def _check_probabilities(y_hat: object, y: object, reduction: object) -> tuple[Tensor, Tensor]:
+    """The checks of :func:`bce_loss`: those of the pair, and every ``y_hat`` in ``[0, 1]``."""
+    y_hat, y = _check_pair(y_hat, y, "bce_loss", reduction)
+    outside = ((y_hat < 0) | (y_hat > 1)).nonzero()
+    if outside.numel() > 0:
+        bad = y_hat[tuple(outside[0])].item()
+        raise ValueError(f"bce_loss expected probabilities y_hat in [0, 1], got {bad} (pass logits to bce_with_logits_loss)")
+    return y_hat, y
+
+
 # ---------------------------------------------------------------- regression
 
 
@@ -254,11 +287,7 @@ def huber_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean", delta: float =
     Reference: Huber (1964), equation (9). Book: equation :eq:`eq-loss-huber`
     in :ref:`sec-loss-regression`.
     """
-    y_hat, y = _check_pair(y_hat, y, "huber_loss", reduction)
-    if isinstance(delta, bool) or not isinstance(delta, (int, float)):
-        raise TypeError(f"huber_loss expected delta to be a float, got {type(delta).__name__}")
-    if not (math.isfinite(delta) and delta > 0):
-        raise ValueError(f"huber_loss expected a positive finite delta, got {delta}")
+    y_hat, y = _check_huber(y_hat, y, reduction, delta)
     diff = y_hat - y  # r
     large = diff.abs() > delta  # NaN is not large: the quadratic branch gives it a NaN gradient, as PyTorch does
     # The quadratic branch squares a safe input: where |r| = inf, r**2 would send autograd
@@ -315,11 +344,7 @@ def bce_loss(y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     :eq:`eq-loss-bce` in :ref:`sec-loss-bce`; the Bernoulli negative
     log-likelihood, equation :eq:`eq-loss-nll-bernoulli`, in :ref:`sec-loss-likelihood`.
     """
-    y_hat, y = _check_pair(y_hat, y, "bce_loss", reduction)
-    outside = ((y_hat < 0) | (y_hat > 1)).nonzero()
-    if outside.numel() > 0:
-        bad = y_hat[tuple(outside[0])].item()
-        raise ValueError(f"bce_loss expected probabilities y_hat in [0, 1], got {bad} (pass logits to bce_with_logits_loss)")
+    y_hat, y = _check_probabilities(y_hat, y, reduction)
     loss = -(y * torch.log(y_hat) + (1 - y) * torch.log(1 - y_hat))
     return _reduce(loss, reduction)
 
@@ -441,10 +466,7 @@ def nll_loss(log_y_hat: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     Reference: Goodfellow et al. (2016), section 6.2.1.1. Book: equation
     :eq:`eq-loss-ce` in :ref:`sec-loss-softmax`.
     """
-    _check_logits_2d(log_y_hat, "log_y_hat", "nll_loss")
-    N, K = log_y_hat.shape
-    _check_class_targets(y, N, K, "nll_loss")
-    _check_reduction(reduction)
+    _check_classification(log_y_hat, y, reduction, "nll_loss", "log_y_hat")
     picked = log_y_hat.gather(1, y.unsqueeze(1)).squeeze(1)  # (N, K) -> (N, 1) -> (N,)
     return _reduce(-picked, reduction)
 
@@ -484,8 +506,7 @@ def cross_entropy(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     negative log-likelihood, equation :eq:`eq-loss-nll-categorical`, in
     :ref:`sec-loss-likelihood`.
     """
-    _check_logits_2d(Z, "Z", "cross_entropy")
-    _check_class_targets(y, *Z.shape, "cross_entropy")  # before log_softmax, so messages name cross_entropy
+    _check_classification(Z, y, reduction, "cross_entropy")  # here, so that the messages name cross_entropy
     return nll_loss(log_softmax(Z, dim=1), y, reduction)
 
 
@@ -517,11 +538,8 @@ def cross_entropy_grad(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     Reference: Bridle (1990); Goodfellow et al. (2016), section 6.2.2.3.
     Book: equation :eq:`eq-loss-ce-grad` in :ref:`sec-loss-ce-gradient`.
     """
-    _check_logits_2d(Z, "Z", "cross_entropy_grad")
+    _check_classification(Z, y, reduction, "cross_entropy_grad", reductions=("mean", "sum"))
     N, K = Z.shape
-    _check_class_targets(y, N, K, "cross_entropy_grad")
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"cross_entropy_grad expected reduction 'mean' or 'sum', got {reduction!r}")
     y_hat = torch.exp(log_softmax(Z, dim=1))  # (N, K), rows sum to 1
     Y = (y.unsqueeze(1) == torch.arange(K, device=y.device)).to(Z.dtype)  # (N, 1) == (K,) -> (N, K), one-hot
     grad = y_hat - Y  # (N, K)

@@ -67,6 +67,12 @@ def _check_labels(y_true: object, y_pred: object, num_classes: int | None) -> tu
     return y_true, y_pred
 
 
+def _check_confusion(y_true: object, y_pred: object, num_classes: object) -> tuple[int, Tensor, Tensor]:
+    """The checks of :func:`confusion_matrix`; return ``K`` and both label tensors as int64."""
+    K = _check_num_classes(num_classes)
+    return (K, *_check_labels(y_true, y_pred, K))
+
+
 def accuracy(y_true: Tensor, y_pred: Tensor) -> float:
     r"""Fraction of correct predictions: :math:`\frac{1}{N} \sum_{i=1}^{N} \mathbb 1[\hat y_i = y_i]`.
 
@@ -119,8 +125,7 @@ def confusion_matrix(y_true: Tensor, y_pred: Tensor, num_classes: int) -> Tensor
 
     Book section: :ref:`sec-digits-metrics`, equation :eq:`eq-digits-confusion`.
     """
-    K = _check_num_classes(num_classes)
-    y_true, y_pred = _check_labels(y_true, y_pred, K)
+    K, y_true, y_pred = _check_confusion(y_true, y_pred, num_classes)  # labels as int64
     # Pair (j, k) gets the flat index j * K + k; counting the indices counts the pairs.
     try:
         counts = torch.bincount(y_true * K + y_pred, minlength=K * K)  # (K * K,)
@@ -159,6 +164,13 @@ def _average(values: Tensor, weights: Tensor | None) -> Tensor:
         return values.mean()
     weights = weights[keep]
     return (values * weights).sum() / weights.sum()
+
+
+def _check_averaging(average: object, zero_division: object) -> float:
+    """The checks of :func:`precision_recall_f1` beyond the labels; return ``zero_division`` as a float."""
+    if not (average is None or isinstance(average, str) and average in _AVERAGES):
+        raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
+    return _check_zero_division(zero_division)
 
 
 def _check_zero_division(zero_division: object) -> float:
@@ -232,9 +244,7 @@ def precision_recall_f1(
     F-measure with :math:`\beta = 1`). Book section :ref:`sec-digits-metrics`,
     equations :eq:`eq-digits-precision-recall` and :eq:`eq-digits-macro`.
     """
-    if not (average is None or isinstance(average, str) and average in _AVERAGES):
-        raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
-    zero_division = _check_zero_division(zero_division)
+    zero_division = _check_averaging(average, zero_division)  # confusion_matrix checks the labels
     M = confusion_matrix(y_true, y_pred, num_classes).double()  # (K, K)
     true_positives = M.diagonal()  # (K,)
     predicted = M.sum(dim=0)  # (K,): column sums, everything predicted as k

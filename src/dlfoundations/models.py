@@ -119,8 +119,7 @@ def count_parameters(model: nn.Module) -> int:
 
     Book section: :ref:`sec-models-counting`.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_module(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -145,14 +144,14 @@ def _mlp_layers(
     layers: list[nn.Module] = []
     fan_in = D
     for H in hidden:
-        layers.append(torch.nn.Linear(fan_in, H))  # (N, fan_in) -> (N, H)
+        layers.append(nn.Linear(fan_in, H))  # (N, fan_in) -> (N, H)
         if batch_norm:
-            layers.append(torch.nn.BatchNorm1d(H))
+            layers.append(nn.BatchNorm1d(H))
         layers.append(make_activation(activation))
         if dropout > 0:
-            layers.append(torch.nn.Dropout(dropout))
+            layers.append(nn.Dropout(dropout))
         fan_in = H
-    layers.append(torch.nn.Linear(fan_in, O))  # (N, fan_in) -> (N, O): no activation after it
+    layers.append(nn.Linear(fan_in, O))  # (N, fan_in) -> (N, O): no activation after it
     return layers
 
 
@@ -190,7 +189,7 @@ def mlp_sequential(
     return nn.Sequential(*_mlp_layers(in_features, hidden_sizes, out_features, activation, 0.0, False))
 
 
-class MLP(torch.nn.Module):
+class MLP(nn.Module):
     r"""Multilayer perceptron: :math:`A_l = f(A_{l-1} W_l^\top + \mathbf b_l)` for each hidden layer, then a linear output.
 
     Each hidden layer is ``Linear -> BatchNorm1d (if batch_norm) -> activation
@@ -308,6 +307,19 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
 
     Book section: :ref:`sec-models-heads`, equation :eq:`eq-models-one-hot`.
     """
+    K = _check_one_hot(y, num_classes)
+    classes = torch.arange(K, dtype=y.dtype)  # (K,)
+    return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (K,) -> (N, K)
+
+
+def _check_module(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def _check_one_hot(y: object, num_classes: object) -> int:
+    """The checks of :func:`one_hot`: int64 labels ``(N,)`` in ``[0, num_classes)``; return ``K``."""
     if not isinstance(y, Tensor):
         raise TypeError(f"expected y to be a torch.Tensor, got {type(y).__name__}")
     if y.dtype != torch.int64:
@@ -319,8 +331,7 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
     if bad.any():
         i = int(bad.nonzero()[0, 0])
         raise ValueError(f"expected labels in [0, {K}), got label {int(y[i])} at position {i}")
-    classes = torch.arange(K, dtype=y.dtype)  # (K,)
-    return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (K,) -> (N, K)
+    return K
 
 
 def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn.Module:

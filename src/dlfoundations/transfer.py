@@ -20,13 +20,11 @@ Book chapter: :ref:`chap-transfer`.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from dlfoundations._validation import check_int as _check_int, check_generator as _check_generator
+from dlfoundations._validation import check_float, check_int as _check_int, check_generator as _check_generator
 from dlfoundations.conv import _reset_like_torch
 
 __all__ = [
@@ -124,12 +122,7 @@ def replace_head(model: nn.Module, num_classes: int, generator: torch.Generator 
 
     Reference: Yosinski et al. (2014), section 2. Book section :ref:`sec-transfer-freezing`.
     """
-    _check_module(model, "model")
-    head = getattr(model, "head", None)
-    if not isinstance(head, nn.Linear):
-        raise TypeError(f"expected model.head to be an nn.Linear, got {type(head).__name__}")
-    num_classes = _check_int(num_classes, "num_classes", 1)
-    _check_generator(generator)
+    head = _check_replace_head(model, num_classes, generator)  # the old head
     # Built in the old head's dtype and device, so the draws are those of nn.Linear(..., dtype=...).
     new_head = nn.Linear(head.in_features, num_classes, bias=head.bias is not None,
                          device=head.weight.device, dtype=head.weight.dtype)
@@ -152,8 +145,10 @@ def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[d
 
     Args:
         model (torch.nn.Module): a model with a submodule named ``head``.
-        backbone_lr (float): learning rate of the backbone, ``> 0``.
-        head_lr (float): learning rate of the head, ``> 0``.
+        backbone_lr (float): learning rate of the backbone, ``>= 0`` (0 leaves
+            the backbone where it is, as ``lr=0`` does in ``torch.optim`` and
+            everywhere in this package).
+        head_lr (float): learning rate of the head, ``>= 0``.
 
     Returns:
         list[dict]: one or two groups; every trainable parameter is in exactly one.
@@ -161,28 +156,19 @@ def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[d
     Raises:
         TypeError: if ``model`` is not an ``nn.Module`` or a rate is not a number.
         ValueError: if ``model`` has no ``head`` submodule or no trainable
-            parameter, or a rate is not a finite positive number.
+            parameter, or a rate is not a finite number ``>= 0``.
 
     Reference: per-layer learning rates for fine-tuning, as in Yosinski et
     al. (2014); ``torch.optim``'s "per-parameter options". Book section
     :ref:`sec-transfer-groups`.
     """
-    _check_module(model, "model")
-    if not isinstance(getattr(model, "head", None), nn.Module):
-        raise ValueError(f"expected a model with a submodule named 'head', got {type(model).__name__} without one")
-    for name, lr in (("backbone_lr", backbone_lr), ("head_lr", head_lr)):
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-            raise TypeError(f"{name} must be a float, got {type(lr).__name__}: {lr!r}")
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"Invalid {name}: {lr} (expected a finite float > 0)")
+    backbone_lr, head_lr = _check_param_groups(model, backbone_lr, head_lr)  # as floats
     backbone, head = [], []
     for name, p in model.named_parameters():
-        if p.requires_grad:
+        if p.requires_grad:  # a frozen parameter joins no group
             (head if name.startswith("head.") else backbone).append(p)
-    if not backbone and not head:
-        raise ValueError("model has no trainable parameter: expected at least one with requires_grad=True")
-    groups = [{"params": backbone, "lr": float(backbone_lr)}, {"params": head, "lr": float(head_lr)}]
-    return [g for g in groups if g["params"]]
+    groups = [{"params": backbone, "lr": backbone_lr}, {"params": head, "lr": head_lr}]
+    return [g for g in groups if g["params"]]  # a group left empty (a frozen backbone) is dropped
 
 
 def count_trainable(model: nn.Module) -> tuple[int, int]:
@@ -231,32 +217,11 @@ def select_classes(X: Tensor, y: Tensor, classes: Sequence[int]) -> tuple[Tensor
 
     Book section :ref:`sec-transfer-data`.
     """
-    if not isinstance(X, Tensor):
-        raise TypeError(f"X must be a tensor, got {type(X).__name__}")
-    y = _check_labels(y)
-    if X.ndim == 0 or len(X) != len(y):
-        raise ValueError(
-            f"X and y must have the same first dimension N, got X of shape {tuple(X.shape)} "
-            f"and y of shape {tuple(y.shape)}"
-        )
-    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
-        raise TypeError(f"classes must be a sequence of ints, got {type(classes).__name__}")
-    if len(classes) == 0:
-        raise ValueError("classes is empty: expected at least one label to keep")
-    for c in classes:
-        if isinstance(c, bool) or not isinstance(c, int):
-            raise TypeError(f"classes must hold ints, got {type(c).__name__}: {c!r}")
-    if len(set(classes)) != len(classes):
-        raise ValueError(f"classes must be distinct, got {list(classes)}")
-    outside = [c for c in classes if not -(2**63) <= c < 2**63]
-    if outside:
-        raise ValueError(f"classes must fit in int64, got {outside}")
+    _check_select(X, y, classes)
     # Compare as int64: a label outside y's dtype (-1 for uint8) must match nothing, not wrap around.
     kept = torch.tensor(list(classes), dtype=torch.int64)  # (K,)
     match = y.to(torch.int64).unsqueeze(1) == kept.unsqueeze(0)  # (N, 1) == (1, K) -> (N, K)
-    mask = match.any(dim=1)  # (N,)
-    if not mask.any():
-        raise ValueError(f"no sample has a label in {list(classes)}")
+    mask = match.any(dim=1)  # (N,): the samples to keep
     y_sub = match[mask].to(torch.int64).argmax(dim=1)  # (N',): position of the label in classes
     return X[mask], y_sub
 
@@ -290,16 +255,80 @@ def few_label_subset(y: Tensor, num_per_class: int, generator: torch.Generator |
 
     Book section :ref:`sec-transfer-data`.
     """
+    m = _check_subset(y, num_per_class, generator)
+    chosen = []
+    for c in torch.unique(y).tolist():
+        members = torch.nonzero(y == c).flatten()  # (N_c,): the samples of class c
+        order = torch.randperm(len(members), generator=generator)
+        chosen.append(members[order[:m]])
+    return torch.cat(chosen).sort().values
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _check_replace_head(model: object, num_classes: object, generator: object) -> nn.Linear:
+    """The checks of :func:`replace_head`; return the model's current head."""
+    _check_module(model, "model")
+    head = getattr(model, "head", None)
+    if not isinstance(head, nn.Linear):
+        raise TypeError(f"expected model.head to be an nn.Linear, got {type(head).__name__}")
+    _check_int(num_classes, "num_classes", 1)
+    _check_generator(generator)
+    return head
+
+
+def _check_param_groups(model: object, backbone_lr: object, head_lr: object) -> tuple[float, float]:
+    """The checks of :func:`param_groups`; return both rates as floats.
+
+    A rate of 0 is accepted, as everywhere in the package (``_validation.check_lr``)
+    and in ``torch.optim``: that group's parameters stay where they are.
+    """
+    _check_module(model, "model")
+    if not isinstance(getattr(model, "head", None), nn.Module):
+        raise ValueError(f"expected a model with a submodule named 'head', got {type(model).__name__} without one")
+    rates = check_float(backbone_lr, "backbone_lr", low=0.0), check_float(head_lr, "head_lr", low=0.0)
+    if not any(p.requires_grad for p in model.parameters()):  # type: ignore[union-attr]
+        raise ValueError("model has no trainable parameter: expected at least one with requires_grad=True")
+    return rates
+
+
+def _check_select(X: object, y: object, classes: object) -> None:
+    """The checks of :func:`select_classes`."""
+    if not isinstance(X, Tensor):
+        raise TypeError(f"X must be a tensor, got {type(X).__name__}")
+    y = _check_labels(y)
+    if X.ndim == 0 or len(X) != len(y):
+        raise ValueError(
+            f"X and y must have the same first dimension N, got X of shape {tuple(X.shape)} "
+            f"and y of shape {tuple(y.shape)}"
+        )
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
+        raise TypeError(f"classes must be a sequence of ints, got {type(classes).__name__}")
+    if len(classes) == 0:
+        raise ValueError("classes is empty: expected at least one label to keep")
+    for c in classes:
+        if isinstance(c, bool) or not isinstance(c, int):
+            raise TypeError(f"classes must hold ints, got {type(c).__name__}: {c!r}")
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be distinct, got {list(classes)}")
+    outside = [c for c in classes if not -(2**63) <= c < 2**63]
+    if outside:
+        raise ValueError(f"classes must fit in int64, got {outside}")
+    if not torch.isin(y.to(torch.int64), torch.tensor(list(classes), dtype=torch.int64)).any():
+        raise ValueError(f"no sample has a label in {list(classes)}")
+
+
+def _check_subset(y: object, num_per_class: object, generator: object) -> int:
+    """The checks of :func:`few_label_subset`; return ``num_per_class``."""
     y = _check_labels(y)
     m = _check_int(num_per_class, "num_per_class", 1)
     _check_generator(generator)
     if len(y) == 0:
         raise ValueError("y is empty: expected at least one label")
-    chosen = []
-    for c in torch.unique(y).tolist():
-        members = torch.nonzero(y == c).flatten()  # (N_c,)
-        if len(members) < m:
-            raise ValueError(f"class {c} has {len(members)} samples, expected at least num_per_class={m}")
-        order = torch.randperm(len(members), generator=generator)
-        chosen.append(members[order[:m]])
-    return torch.cat(chosen).sort().values
+    classes, counts = torch.unique(y, return_counts=True)  # sorted classes
+    short = (counts < m).nonzero()
+    if short.numel() > 0:
+        i = int(short[0, 0])
+        raise ValueError(f"class {int(classes[i])} has {int(counts[i])} samples, expected at least num_per_class={m}")
+    return m
