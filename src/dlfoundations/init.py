@@ -330,20 +330,17 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: torch.Generator
     r"""Glorot/Xavier normal fill: :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma = g \sqrt{2 / (n_{\text{in}} + n_{\text{out}})}`.
 
     Args:
-        tensor (Tensor): weight to fill in place, at least 2-D.
+        tensor (Tensor): the weight :math:`(O, D, *)` to fill in place.
         gain (float): scale factor :math:`g \ge 0`. Default: 1.
         generator (torch.Generator | None): source of the draws. Default: ``None``.
-
-    Shape:
-        - tensor: :math:`(O, D, *)`.
 
     Returns:
         Tensor: ``tensor``, equal to ``torch.nn.init.xavier_normal_(tensor, gain, generator)``
         after the same draws.
 
     Raises:
-        TypeError: if ``tensor`` is not a floating tensor or ``gain`` not a number.
-        ValueError: if ``tensor`` has fewer than 2 dimensions or ``gain`` is negative or not finite.
+        TypeError: as :func:`xavier_uniform_` raises.
+        ValueError: as :func:`xavier_uniform_` raises.
 
     Note:
         Where it differs from PyTorch (an empty tensor, a negative gain,
@@ -431,26 +428,22 @@ def kaiming_normal_(
     r"""Kaiming/He normal fill: :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma = g / \sqrt n`, :math:`n` = fan-in or fan-out.
 
     Args:
-        tensor (Tensor): weight to fill in place, at least 2-D.
+        tensor (Tensor): the weight :math:`(O, D, *)` to fill in place.
         a (float): negative slope of the leaky ReLU. Default: 0.
         mode (str): ``"fan_in"`` or ``"fan_out"``. Default: ``"fan_in"``.
         nonlinearity (str): passed to :func:`calculate_gain`. Default: ``"leaky_relu"``.
         generator (torch.Generator | None): source of the draws. Default: ``None``.
 
-    Shape:
-        - tensor: :math:`(O, D, *)`.
-
     Returns:
         Tensor: ``tensor``, equal to ``torch.nn.init.kaiming_normal_`` with the
         same arguments after the same draws.
 
+    Raises:
+        TypeError: as :func:`kaiming_uniform_` raises.
+        ValueError: as :func:`kaiming_uniform_` raises.
+
     Note:
         An empty tensor and round-off are handled as in :func:`kaiming_uniform_`; see the note there.
-
-    Raises:
-        TypeError: if ``tensor`` is not a floating tensor.
-        ValueError: if ``tensor`` has fewer than 2 dimensions, or ``mode`` or
-            ``nonlinearity`` is unknown.
 
     Book section: :ref:`chap-initialization`, equation :eq:`eq-init-he`;
     He et al. (2015), equations (10) and (14).
