@@ -704,7 +704,7 @@ def train_mlp_seeds(
     seeds, (X, y), (X_val, y_val), test = _check_seed_runs_args(
         train_data, val_data, test_data, seeds, lr, weight_decay, num_epochs
     )
-    R, D, O = len(seeds), X.shape[-1], y.shape[-1]  # noqa: E741 - the book's shape letter
+    R, D, O = len(seeds), X.shape[-1], y.shape[-1]  # seeds, input features, outputs
     model = SeedEnsemble(D, hidden_sizes, O, seeds, activation, dropout, batch_norm)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     torch.manual_seed(seeds[0])  # dropout masks come from the global generator
