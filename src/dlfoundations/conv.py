@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from dlfoundations._validation import check_generator as _check_generator, check_int_sequence, check_int as _check_int
+from dlfoundations.models import _reset_like_torch
 
 __all__ = [
     "Conv2d",
@@ -426,16 +427,6 @@ def avg_pool2d(X: Tensor, kernel_size: int, stride: int | None = None, padding: 
 
 
 # ---------------------------------------------------------------- modules
-
-
-def _reset_like_torch(weight: Tensor, bias: Tensor | None, generator: torch.Generator | None) -> None:
-    """PyTorch's default init of ``nn.Conv2d`` and ``nn.Linear``, drawn from ``generator``."""
-    # a=sqrt(5) makes the bound sqrt(6 / ((1 + 5) * fan_in)) = 1 / sqrt(fan_in).
-    nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
-    if bias is not None:
-        fan_in = weight[0].numel()  # C * F * F for a kernel, D for a linear layer
-        bound = 1.0 / math.sqrt(fan_in)
-        nn.init.uniform_(bias, -bound, bound, generator=generator)
 
 
 class Conv2d(nn.Module):

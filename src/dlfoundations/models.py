@@ -364,14 +364,24 @@ def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, nn.Linear):
-                # nn.Linear.reset_parameters with a generator: kaiming_uniform_ with a = sqrt(5) is the
-                # bound 1/sqrt(D), computed as torch computes it (so float64 draws agree to the last bit).
-                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-                if layer.bias is not None:
-                    # No inputs (D = 0): an empty weight and a zero bias, as in nn.Linear.
-                    bound = 1 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
-                    nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            _reset_like_torch(layer.weight, layer.bias, generator)
     return model
+
+
+def _reset_like_torch(weight: Tensor, bias: Tensor | None, generator: torch.Generator | None) -> None:
+    """PyTorch's default initialisation of ``nn.Linear`` and ``nn.Conv2d``, drawn from ``generator``.
+
+    The one copy of ``reset_parameters`` with a generator, for :func:`reset_linear_parameters_`,
+    :class:`dlfoundations.conv.Conv2d`, :class:`dlfoundations.conv.DigitCNN` and
+    :func:`dlfoundations.transfer.replace_head`.
+    """
+    with torch.no_grad():
+        # kaiming_uniform_ with a = sqrt(5) is the bound 1/sqrt(fan_in), computed as torch computes it
+        # (so float64 draws agree to the last bit).
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+        if bias is not None:
+            fan_in = math.prod(weight.shape[1:])  # D for a linear layer, C * F * F for a kernel
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # no inputs: a zero bias, as in torch
+            nn.init.uniform_(bias, -bound, bound, generator=generator)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 from dlfoundations._validation import check_float, check_int as _check_int, check_generator as _check_generator
-from dlfoundations.conv import _reset_like_torch
+from dlfoundations.models import _reset_like_torch
 
 __all__ = [
     "count_trainable",
