@@ -148,3 +148,12 @@ def check_int_sequence(values: object, name: str, length: int, minimum: int = 1)
     if len(values) != length:
         raise ValueError(f"expected {name} of length {length}, got {len(values)}: {list(values)}")
     return tuple(check_int(value, f"{name}[{i}]", minimum) for i, value in enumerate(values))
+
+
+def check_label_vector(y: object, name: str = "y") -> torch.Tensor:
+    """Return ``y`` if it is a 1-D tensor of integer class labels (any integer dtype, not ``bool``)."""
+    if not isinstance(y, torch.Tensor) or y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(f"{name} must be an integer tensor of labels, got {type(y).__name__} {getattr(y, 'dtype', '')}")
+    if y.ndim != 1:
+        raise ValueError(f"expected {name} of shape (N,), got {tuple(y.shape)}")
+    return y

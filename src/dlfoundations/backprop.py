@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
-from dlfoundations._validation import check_lr as _check_lr
+from dlfoundations._validation import check_floating_dtype, check_lr as _check_lr
 from dlfoundations.activations import relu, relu_grad, sigmoid, sigmoid_grad, softmax, tanh, tanh_grad
 from dlfoundations.losses import cross_entropy, cross_entropy_grad
 from dlfoundations.metrics import accuracy as _label_accuracy
@@ -194,8 +194,7 @@ def _check_init(
     K = _check_positive_int(out_features, "out_features")
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    check_floating_dtype(dtype)
     return D, H, K
 
 

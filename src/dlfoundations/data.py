@@ -29,7 +29,12 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
-from dlfoundations._validation import check_bool, check_generator, check_positive_int as _check_positive_int
+from dlfoundations._validation import (
+    check_bool,
+    check_floating_dtype,
+    check_generator,
+    check_positive_int as _check_positive_int,
+)
 
 __all__ = [
     "InMemoryLoader",
@@ -151,8 +156,7 @@ def _check_regression(
     N = _check_positive_int(n_samples, "n_samples")
     D = _check_positive_int(n_features, "n_features")
     O = _check_positive_int(n_outputs, "n_outputs")  # noqa: E741 - the book's shape letter
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    check_floating_dtype(dtype)
     check_generator(generator)
     _check_noise_std(noise_std)
     x_range = _check_range(x_range)

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
+from dlfoundations._validation import check_floating_dtype, check_label_vector
 
 __all__ = ["DigitSplits", "DigitsDataset", "Standardizer", "load_digits_tensors", "stratified_split"]
 
@@ -49,19 +50,13 @@ def load_digits_tensors(dtype: torch.dtype = torch.float32) -> tuple[Tensor, Ten
     Raises:
         TypeError: if ``dtype`` is not a floating ``torch.dtype``.
     """
-    _check_float_dtype(dtype)
+    check_floating_dtype(dtype)
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     X = torch.as_tensor(bunch.data, dtype=dtype)  # (N, 64)
     y = torch.as_tensor(bunch.target, dtype=torch.int64)  # (N,)
     return X, y
-
-
-def _check_float_dtype(dtype: object) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-    return dtype
 
 
 class DigitSplits(NamedTuple):
@@ -117,10 +112,7 @@ def stratified_split(
 
 
 def _check_split_arguments(y: object, val_fraction: object, test_fraction: object, seed: object) -> None:
-    if not isinstance(y, Tensor) or y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(f"y must be an integer tensor of labels, got {type(y).__name__} {getattr(y, 'dtype', '')}")
-    if y.ndim != 1:
-        raise ValueError(f"expected y of shape (N,), got {tuple(y.shape)}")
+    check_label_vector(y)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if not 0 <= seed < 2**32:

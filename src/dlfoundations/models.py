@@ -312,9 +312,9 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
     return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (K,) -> (N, K)
 
 
-def _check_module(model: object) -> nn.Module:
+def _check_module(model: object, name: str = "model") -> nn.Module:
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
     return model
 
 

@@ -24,8 +24,13 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from dlfoundations._validation import check_float, check_int as _check_int, check_generator as _check_generator
-from dlfoundations.models import _reset_like_torch
+from dlfoundations._validation import (
+    check_float,
+    check_generator as _check_generator,
+    check_int as _check_int,
+    check_label_vector as _check_labels,
+)
+from dlfoundations.models import _check_module, _reset_like_torch
 
 __all__ = [
     "count_trainable",
@@ -36,19 +41,6 @@ __all__ = [
     "select_classes",
     "unfreeze",
 ]
-
-def _check_module(module: object, name: str = "module") -> nn.Module:
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module, got {type(module).__name__}")
-    return module
-
-
-def _check_labels(y: object) -> Tensor:
-    if not isinstance(y, Tensor) or y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(f"y must be an integer tensor of labels, got {type(y).__name__} {getattr(y, 'dtype', '')}")
-    if y.ndim != 1:
-        raise ValueError(f"expected y of shape (N,), got {tuple(y.shape)}")
-    return y
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -72,7 +64,7 @@ def freeze(module: nn.Module) -> nn.Module:
     Reference: Yosinski et al. (2014), section 2 ("frozen" vs "fine-tuned"
     layers). Book section :ref:`sec-transfer-freezing`.
     """
-    for p in _check_module(module).parameters():
+    for p in _check_module(module, "module").parameters():
         p.requires_grad_(False)
     return module
 
@@ -91,7 +83,7 @@ def unfreeze(module: nn.Module) -> nn.Module:
 
     Book section :ref:`sec-transfer-freezing`.
     """
-    for p in _check_module(module).parameters():
+    for p in _check_module(module, "module").parameters():
         p.requires_grad_(True)
     return module
 
