@@ -2,6 +2,10 @@
 #   make book   build the executed HTML book into _build/html
 #   make test   run the package tests, then the site tests against _build/html
 # Both create .venv when it is missing and reinstall requirements.txt when it changed.
+# The contributor's loop:
+#   make page FILE=book/part2/optimizers.md   execute and build one chapter, run its site tests
+#   make preview                              serve the book on localhost, rebuilt on save
+#   make chapter NAME=part4/debugging         a new chapter from the template, added to _toc.yml
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -19,15 +23,24 @@ export PYTHONHASHSEED := 0
 # (no OpenMP hand-offs) and keeps timings steady on a shared 2-core machine.
 OMP_NUM_THREADS ?= 1
 export OMP_NUM_THREADS
+# Chapters executed at once (tools/build_book.py); empty: one per core.
+JOBS ?=
+JOBS_ARG := $(if $(JOBS),--jobs $(JOBS))
+PORT ?= 8000
 
 BOOK_SOURCES := _config.yml _toc.yml requirements.txt pyproject.toml $(wildcard tools/*.py) \
 	$(shell find book src -type f -not -path '*/__pycache__/*' -not -path '*.egg-info/*' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 
-.PHONY: book test test-package test-site benchmark clean help
+.PHONY: book test test-package test-site benchmark clean help page preview chapter
 
 help:
-	@echo "make book       build the executed HTML book into _build/html"
+	@echo "make book       build the executed HTML book into _build/html (JOBS=n: chapters executed at once)"
 	@echo "make test       package tests, then site tests (builds the book first if needed)"
+	@echo "make page FILE=book/part2/optimizers.md"
+	@echo "                execute and build one chapter, then run the site tests of its page"
+	@echo "make preview    serve the book on http://127.0.0.1:$(PORT), rebuilt on save (PORT=n)"
+	@echo "make chapter NAME=part4/debugging [TITLE='Debugging networks']"
+	@echo "                create book/part4/debugging.md from the template and add it to _toc.yml"
 	@echo "make benchmark  measure the build/test budgets and page sizes"
 	@echo "make clean      remove _build (the venv stays)"
 
@@ -46,7 +59,7 @@ $(STAMP): requirements.txt pyproject.toml | $(PY)
 $(BUILT): $(STAMP) $(BOOK_SOURCES)
 	@rm -f $@
 	@mkdir -p $(@D) && touch $@.started
-	$(PY) tools/build_book.py
+	$(PY) tools/build_book.py $(JOBS_ARG)
 	@mv $@.started $@
 
 book: $(BUILT)
@@ -61,6 +74,21 @@ test: $(STAMP)
 	$(PY) -m pytest tests -m "not site"
 	$(MAKE) --no-print-directory book
 	$(PY) -m pytest tests -m site
+
+# One chapter: execute it if it is out of date (other out-of-date chapters wait
+# for `make book`), build the site incrementally, run the site tests of its page.
+# The full build's stamp is left alone, so `make book` still rebuilds what is stale.
+page: $(STAMP)
+	@test -n "$(FILE)" || { echo "usage: make page FILE=book/part2/optimizers.md"; exit 2; }
+	$(PY) tools/build_book.py --page $(FILE) $(JOBS_ARG)
+	$(PY) -m pytest tests/test_site.py -m site -k "[$(basename $(FILE))]"
+
+preview: $(STAMP)
+	$(PY) tools/preview.py --port $(PORT) $(JOBS_ARG)
+
+chapter: $(STAMP)
+	@test -n "$(NAME)" || { echo "usage: make chapter NAME=part4/debugging [TITLE='Debugging networks'] [PART='Part IV: ...']"; exit 2; }
+	$(PY) tools/new_chapter.py $(NAME) $(if $(TITLE),--title "$(TITLE)") $(if $(PART),--part "$(PART)")
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/book_budget.py

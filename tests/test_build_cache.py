@@ -15,13 +15,13 @@ About 50 s: ten small builds, some executing.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from fixture_books import CODE, edit, kernel_env, write, write_book, write_chapter
 
 pytestmark = pytest.mark.build
 
@@ -35,104 +35,12 @@ EXECUTED = re.compile(r"build_book:\s+executed (\S+) in")
 SPHINX_EXECUTED = "Executing notebook"
 FROM_CACHE = "Using cached notebook"
 
-CONFIG = """\
-title: Cache check
-only_build_toc_files: true
-execute:
-  execute_notebooks: cache
-  cache: _build/.jupyter_cache
-  timeout: 120
-"""
-
-TOC = """\
-format: jb-book
-root: book/index
-chapters:
-{chapters}
-"""
-
-FRONT_MATTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
-CHAPTER = FRONT_MATTER + """
-# Chapter {name}
-
-{prose}
-
-```{{code-cell}} ipython3
-# The kernel runs in the chapter's folder, book/.
-import sys
-
-sys.path.insert(0, "../src")
-{code}
-```
-"""
-
-PACKAGE = {
-    "__init__.py": "",
-    # alpha reaches _shared only through a relative import: a transitive dependency.
-    "alpha.py": 'from ._shared import PREFIX\n\n\ndef message():\n    return PREFIX + "alpha-v1"\n',
-    "_shared.py": 'PREFIX = "shared-v1:"\n',
-    "beta.py": 'def message():\n    return "beta-v1"\n',
-}
-
-CODE = {
-    "a": "from fixturepkg.alpha import message\n\nprint(message())",
-    # A submodule imported by name from the package, inside a function.
-    "b": "def show():\n    from fixturepkg import beta\n\n    print(beta.message())\n\n\nshow()",
-    "c": 'print("no-package-" + "output")',
-}
-
-
-def _write_book(root: Path, code: dict[str, str]) -> None:
-    (root / "book").mkdir(parents=True, exist_ok=True)
-    (root / "_config.yml").write_text(CONFIG, encoding="utf-8")
-    chapters = "\n".join(f"  - file: book/{name}" for name in code)
-    (root / "_toc.yml").write_text(TOC.format(chapters=chapters), encoding="utf-8")
-    (root / "book" / "index.md").write_text("# Fixture book\n", encoding="utf-8")
-    for name, source in code.items():
-        _write_chapter(root, name, source, prose="A chapter.")
-    for file, text in PACKAGE.items():
-        _write(root / "src" / "fixturepkg" / file, text)
-    _write(root / "requirements.txt", "fixture-requirement==1\n")
-
-
-def _write_chapter(root: Path, name: str, code: str, prose: str) -> None:
-    _write(root / "book" / f"{name}.md", CHAPTER.format(name=name, prose=prose, code=code))
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
 def _run(root: Path, *extra: str) -> subprocess.CompletedProcess:
     if not JUPYTER_BOOK.is_file():
         pytest.fail(f"{JUPYTER_BOOK} is missing: install requirements.txt into this Python's environment")
-    env = dict(os.environ)
-    # The kernel that executes the chapters is this Python's, whatever else is installed.
-    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
-    env["PYTHONHASHSEED"] = "0"
-    env.pop("PYTHONPATH", None)
     return subprocess.run(
         [sys.executable, str(BUILD_SCRIPT), "--root", str(root), "--jupyter-book", str(JUPYTER_BOOK), *extra],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+        cwd=root, env=kernel_env(), capture_output=True, text=True, timeout=600,
     )
 
 
@@ -151,7 +59,7 @@ def _page(root: Path, name: str) -> str:
 
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
-    _write_book(tmp_path, CODE)
+    write_book(tmp_path, CODE)
     return tmp_path
 
 
@@ -169,7 +77,7 @@ def test_a_changed_module_re_executes_only_the_chapters_that_import_it(book: Pat
 
     # 2. A module only chapter b imports (by name from the package, inside a
     #    function): b alone is executed again, and its new output reaches the HTML.
-    _edit(pkg / "beta.py", "beta-v1", "beta-v2")
+    edit(pkg / "beta.py", "beta-v1", "beta-v2")
     executed, log = _build(book)
     assert executed == {"book/b"}, log[-3000:]
     assert "changed: src/fixturepkg/beta.py" in log
@@ -177,7 +85,7 @@ def test_a_changed_module_re_executes_only_the_chapters_that_import_it(book: Pat
     assert "shared-v1:alpha-v1" in _page(book, "a")
 
     # 3. A module chapter a reaches only through another package module.
-    _edit(pkg / "_shared.py", "shared-v1", "shared-v2")
+    edit(pkg / "_shared.py", "shared-v1", "shared-v2")
     executed, log = _build(book)
     assert executed == {"book/a"}, log[-3000:]
     assert "changed: src/fixturepkg/_shared.py" in log
@@ -185,8 +93,8 @@ def test_a_changed_module_re_executes_only_the_chapters_that_import_it(book: Pat
 
     # 4. A new package file that no chapter imports, and a prose-only edit: nothing
     #    is executed; the edited page is re-read with its outputs from the cache.
-    _write(pkg / "unused.py", "VALUE = 1\n")
-    _write_chapter(book, "c", CODE["c"], prose="A chapter, reworded.")
+    write(pkg / "unused.py", "VALUE = 1\n")
+    write_chapter(book, "c", CODE["c"], prose="A chapter, reworded.")
     executed, log = _build(book)
     assert executed == set(), log[-3000:]
     assert "all 3 executable chapters are up to date" in log
@@ -194,14 +102,14 @@ def test_a_changed_module_re_executes_only_the_chapters_that_import_it(book: Pat
     assert "A chapter, reworded." in _page(book, "c") and "no-package-output" in _page(book, "c")
 
     # 5. The requirements changed: every chapter is executed again.
-    _write(book / "requirements.txt", "fixture-requirement==2\n")
+    write(book / "requirements.txt", "fixture-requirement==2\n")
     executed, log = _build(book)
     assert executed == {"book/a", "book/b", "book/c"}, log[-3000:]
 
     # 6. The one-page loop: two modules change, `--page` executes its own chapter
     #    only and names the other one it leaves; the next full build executes that.
-    _edit(pkg / "beta.py", "beta-v2", "beta-v3")
-    _edit(pkg / "_shared.py", "shared-v2", "shared-v3")
+    edit(pkg / "beta.py", "beta-v2", "beta-v3")
+    edit(pkg / "_shared.py", "shared-v2", "shared-v3")
     executed, log = _build(book, "--page", "book/a.md")
     assert executed == {"book/a"}, log[-3000:]
     assert "left for `make book`: book/b" in log
@@ -220,7 +128,7 @@ def test_chapters_run_concurrently_and_a_failure_names_its_chapter(tmp_path: Pat
         'with open("../times.jsonl", "a") as f:\n'
         '    f.write(json.dumps([start, time.time()]) + "\\n")\n'
     )
-    _write_book(tmp_path, {
+    write_book(tmp_path, {
         "slow1": record + 'print("slow1 done")',
         "slow2": record + 'print("slow2 done")',
         "broken": record + 'raise ValueError("deliberate failure in the broken chapter")',
@@ -240,7 +148,7 @@ def test_chapters_run_concurrently_and_a_failure_names_its_chapter(tmp_path: Pat
     assert overlapping, f"no two chapters ran at the same time with --jobs 2: {spans}"
 
     # With the chapter fixed, one worker: only the broken chapter runs, and the build passes.
-    _write_chapter(tmp_path, "broken", record + 'print("fixed")', prose="A chapter.")
+    write_chapter(tmp_path, "broken", record + 'print("fixed")', prose="A chapter.")
     executed, log = _build(tmp_path, "--jobs", "1")
     assert executed == {"book/broken"}, log[-3000:]
     assert "on 1 worker" in log

@@ -65,6 +65,8 @@ from parallel_execute import (  # noqa: E402
 
 DEFAULT_REREAD = ("book/references.bib",)
 REREAD_HASH_FILE = "reread.sha256"
+#: Doctrees of the builds that share the execution cache: `make book`'s and `make preview`'s.
+OTHER_DOCTREES = (".doctrees", "preview/doctrees")
 FAILED_MARKER = "last-build-failed"
 #: MyST-NB logs this when it executes a notebook itself (the pre-execution missed it).
 SPHINX_EXECUTED = "Executing notebook"
@@ -196,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     if not stale:
         log(f"all {len(chapters)} executable chapters are up to date in the cache")
     jobs = args.jobs or default_jobs()
-    outcomes = execute_chapters(decisions, cache, jobs, build_dir / TIMES_FILE, doctree_dir,
-                                log=lambda message: log(message))
+    # Every build folder that reads this cache must re-read the pages executed now.
+    doctree_dirs = sorted({doctree_dir, *(build_dir / folder for folder in OTHER_DOCTREES)})
+    outcomes = execute_chapters(decisions, cache, jobs, build_dir / TIMES_FILE, doctree_dirs, log=log)
     failures = [outcome for outcome in outcomes if outcome.error is not None]
     if failures:
         for outcome in failures:

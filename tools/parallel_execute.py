@@ -26,7 +26,9 @@ What it does, per executable page of ``_toc.yml``:
    (``OMP_NUM_THREADS=1`` unless set). Only the parent process writes the cache.
 5. **Make Sphinx re-read** every executed page: its pickled doctree is deleted
    (Sphinx re-reads a document whose doctree is missing), because a page whose
-   source did not change would otherwise keep its old outputs in the HTML.
+   source did not change would otherwise keep its old outputs in the HTML. This
+   is done in every build folder that reads the cache (``make book``'s and
+   ``make preview``'s), since the next build of each must pick the outputs up.
 
 jupyter-cache's own ``JupyterExecutorLocalMproc`` was the other option: it
 takes ``os.cpu_count()`` workers with no setting, has every worker write the
@@ -286,7 +288,7 @@ def execute_chapters(
     cache,
     jobs: int,
     times_file: Path,
-    doctree_dir: Path | None,
+    doctree_dirs: list[Path],
     log=print,
 ) -> list[Outcome]:
     """Execute every chapter whose decision says so, ``jobs`` at a time; cache each success.
@@ -360,7 +362,7 @@ def execute_chapters(
                     overwrite=True,
                 )
                 times[chapter.docname] = round(result["seconds"], 2)
-                if doctree_dir is not None:
+                for doctree_dir in doctree_dirs:
                     (doctree_dir / (chapter.docname + ".doctree")).unlink(missing_ok=True)
                 outcomes.append(Outcome(chapter.docname, result["seconds"]))
                 log(f"  executed {chapter.docname} in {result['seconds']:.1f} s "
