@@ -34,6 +34,8 @@ import math
 import torch
 from torch import Tensor
 
+from dlfoundations.activations import softmax
+
 __all__ = [
     "check_same_shape",
     "mse_loss",
@@ -540,7 +542,7 @@ def cross_entropy_grad(Z: Tensor, y: Tensor, reduction: str = "mean") -> Tensor:
     """
     _check_classification(Z, y, reduction, "cross_entropy_grad", reductions=("mean", "sum"))
     N, K = Z.shape
-    y_hat = torch.exp(log_softmax(Z, dim=1))  # (N, K), rows sum to 1
+    Y_hat = softmax(Z, dim=1)  # (N, K), rows sum to 1
     Y = (y.unsqueeze(1) == torch.arange(K, device=y.device)).to(Z.dtype)  # (N, 1) == (K,) -> (N, K), one-hot
-    grad = y_hat - Y  # (N, K)
+    grad = Y_hat - Y  # (N, K)
     return grad / N if reduction == "mean" else grad

@@ -308,7 +308,7 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
     Book section: :ref:`sec-models-heads`, equation :eq:`eq-models-one-hot`.
     """
     K = _check_one_hot(y, num_classes)
-    classes = torch.arange(K, dtype=y.dtype)  # (K,)
+    classes = torch.arange(K, dtype=y.dtype, device=y.device)  # (K,)
     return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (K,) -> (N, K)
 
 
