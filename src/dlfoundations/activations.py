@@ -6,6 +6,12 @@ backward pass can be read side by side. The tests check every function against
 PyTorch's own (``torch.relu``, ``F.leaky_relu``, ``F.gelu``, ``torch.sigmoid``,
 ``torch.tanh``, ``torch.softmax``) and every derivative against autograd.
 
+These are the package's only implementations of these functions:
+:mod:`dlfoundations.backprop` pairs them with their derivatives for its
+hand-written backward pass, and :func:`dlfoundations.losses.cross_entropy_grad`
+takes its probabilities from :func:`softmax` (the log-softmax is
+:func:`dlfoundations.losses.log_softmax`).
+
 Book section: :ref:`sec-models-activations` in the Building models chapter.
 """
 

@@ -10,7 +10,8 @@ Regression losses (:func:`mse_loss`, :func:`l1_loss`, :func:`huber_loss`),
 binary cross-entropy on probabilities (:func:`bce_loss`) and, stably, on logits
 (:func:`bce_with_logits_loss`), and softmax cross-entropy
 (:func:`log_softmax`, :func:`nll_loss`, :func:`cross_entropy`, with its
-gradient :func:`cross_entropy_grad`). The tests check each against its
+gradient :func:`cross_entropy_grad`, which :mod:`dlfoundations.backprop` uses
+too). The tests check each against its
 ``torch.nn.functional`` counterpart, on values and autograd gradients, at the
 edges too (zeros, kinks, NaN, infinities, empty batches).
 
