@@ -194,7 +194,7 @@ class MLP(nn.Module):
 
     Each hidden layer is ``Linear -> BatchNorm1d (if batch_norm) -> activation
     -> Dropout (if dropout > 0)``; the last layer is a ``Linear`` with no
-    activation. The layers live in :attr:`net`, an ``torch.nn.Sequential``,
+    activation. The layers live in ``self.net``, a ``torch.nn.Sequential``,
     so ``MLP(D, hs, O, act).net`` has the same ``state_dict`` keys as
     ``mlp_sequential(D, hs, O, act)``.
 
