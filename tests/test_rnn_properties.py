@@ -222,18 +222,53 @@ def test_lstm_layer_equals_nn_values_states_and_grads(dtype, data, N, T, D, H, w
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data(), N=st.integers(0, 2), T=st.integers(1, 3), with_state=st.booleans())
 def test_lstm_layer_equals_default_nn_lstm(dtype, data, N, T, with_state) -> None:
-    """Against nn.LSTM as it runs by default (oneDNN for float32), with moderate weights and biases."""
+    """Against nn.LSTM as it runs by default (oneDNN for float32), with moderate weights, biases and inputs.
+
+    Moderate inputs: with entries near the largest float, products that cancel exactly step by step
+    (as nn.LSTMCell and ours compute them) can keep a rounding residue in nn.LSTM's sequence-wide
+    matrix product, which a saturated gate then turns into a different gradient; see
+    test_lstm_layer_equals_lstm_cells_where_huge_products_cancel.
+    """
     reference = nn.LSTM(2, 2, batch_first=True).to(dtype)
     with torch.no_grad():
         for p in reference.parameters():
             p.copy_(data.draw(finite_tensors(dtype, bound=3.0, shape=tuple(p.shape))))
     ours = LSTM(2, 2).to(dtype)
     ours.load_state_dict(reference.state_dict())
-    X = data.draw(_inputs(dtype, (N, T, 2)))
+    X = data.draw(finite_tensors(dtype, bound=4.0, shape=(N, T, 2)))
     hx = tuple(data.draw(finite_tensors(dtype, bound=3.0, shape=(1, N, 2))) for _ in range(2)) if with_state else None
     assert_same(_flatten_lstm_out(ours(X, hx)), _flatten_lstm_out(reference(X, hx)), **TOL[dtype])
     for p, q in zip(_param_grads(ours, X, hx), _param_grads(reference, X, hx)):
         assert_same(p, q, **TOL[dtype])
+
+
+def test_lstm_layer_equals_lstm_cells_where_huge_products_cancel() -> None:
+    """x = (M, -M) with M the largest float64 and equal weights: each gate's pre-activation is exactly 0
+    step by step, as in nn.LSTMCell, and so are ours; values and parameter gradients equal the cell loop's.
+    (nn.LSTM's own float64 path may differ here by a rounding residue of the cancelling sum.)"""
+    M = torch.finfo(torch.float64).max
+    X = torch.tensor([[[M, -M], [-M, -M]], [[-M, -M], [-M, -M]]], dtype=torch.float64)  # (N, T, D) = (2, 2, 2)
+    ours = LSTM(2, 2).double()
+    cell = nn.LSTMCell(2, 2).double()
+    with torch.no_grad():
+        ours.weight_ih_l0.fill_(1e-30)
+        for p in (ours.weight_hh_l0, ours.bias_ih_l0, ours.bias_hh_l0):
+            p.zero_()
+        for p, q in zip(cell.parameters(), ours.parameters()):
+            p.copy_(q)
+    h = c = torch.zeros(2, 2, dtype=torch.float64)
+    outputs = []
+    for t in range(X.shape[1]):
+        h, c = cell(X[:, t], (h, c))
+        outputs.append(h)
+    expected = torch.cat([torch.stack(outputs, dim=1).reshape(-1), h.reshape(-1), c.reshape(-1)])
+    actual = _flatten_lstm_out(ours(X))
+    assert_same(actual, expected, rtol=0.0, atol=0.0)
+    mine = torch.autograd.grad(actual.sum(), list(ours.parameters()))
+    theirs = torch.autograd.grad(expected.sum(), list(cell.parameters()))
+    for g, r in zip(mine, theirs):
+        assert_same(g, r, rtol=1e-15, atol=0.0)
+    assert mine[0].abs().max() > 1e300  # the input gradient path is live: dL/dW_ih = 0.25 M, not 0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
