@@ -12,8 +12,8 @@ venv's kernel, one torch thread) and reports the median of ``--repeat`` runs of:
   (what ``seed_everything`` calls), against setting the same flag through
   ``torch._C._set_deterministic_algorithms``: the public function imports
   ``torch._inductor.config``, which pulls in ``torch._dynamo`` and ``sympy``;
-- the set-up cell of the chapter template in CONTRIBUTING.md (matplotlib,
-  torch, glue, the book's style and seed);
+- the set-up cells of the chapter template in CONTRIBUTING.md (matplotlib,
+  torch, glue, the book's style and seed), which every chapter starts with;
 - the build report page as it is (``book/build_report.md``);
 - the build report without ``torch``: the same tables, with the machine's
   thread and CUDA rows dropped and no ``seed_everything`` (what a lighter
@@ -60,12 +60,20 @@ def notebook(cells: list[str]):
     return nb
 
 
-def template_setup_cell(root: Path) -> str:
-    text = (root / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    match = re.search(r"```\{code-cell\} ipython3\n(# Set-up every chapter runs first.*?)```", text, re.DOTALL)
-    if match is None:
+def template_setup_cells(root: Path) -> list[str]:
+    """The code cells of CONTRIBUTING.md's chapter template that come before its theory."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    sys.path.insert(0, str(root / "tools"))
+    from new_chapter import template
+
+    text = template(root)
+    head = text[: text.index("\n## ")] if "\n## " in text else text
+    nb = read_myst_markdown_notebook(head)
+    cells = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    if not cells:
         raise SystemExit("notebook_overhead: no set-up cell in CONTRIBUTING.md's template")
-    return match.group(1)
+    return cells
 
 
 def build_report_cells(root: Path) -> list[str]:
@@ -104,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         # (and with it torch._dynamo and sympy) only to set inductor's own flag.
         "torch + use_deterministic_algorithms": [DETERMINISTIC_PUBLIC],
         "torch + deterministic flag, no inductor": [DETERMINISTIC_CORE],
-        "template set-up cell": [template_setup_cell(root)],
+        "template set-up cells": template_setup_cells(root),
         "build report page": build_report_cells(root),
         "build report without torch": BUILD_REPORT_WITHOUT_TORCH,
     }

@@ -90,8 +90,11 @@ def test_a_chapter_joins_the_part_of_its_folder(repo: Path) -> None:
     assert check_toc(repo) == ([], [])
 
 
-def test_the_new_chapter_has_no_typed_number(repo: Path) -> None:
+def test_the_new_chapter_has_no_typed_number_and_keeps_plumbing_hidden(repo: Path) -> None:
+    from test_chapter_cells import cell_problems
+
     path = new_chapter.create_chapter(repo, "part4/debugging")
+    assert cell_problems(path.read_text(encoding="utf-8")) == []
     result = subprocess.run([sys.executable, str(TOOLS / "lint_numbers.py"), str(path)],
                             capture_output=True, text=True, cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
