@@ -81,7 +81,7 @@ test: $(STAMP)
 page: $(STAMP)
 	@test -n "$(FILE)" || { echo "usage: make page FILE=book/part2/optimizers.md"; exit 2; }
 	$(PY) tools/build_book.py --page $(FILE) $(JOBS_ARG)
-	$(PY) -m pytest tests/test_site.py -m site -k "[$(basename $(FILE))]"
+	$(PY) -m pytest tests/test_site.py -m site -k "[$(basename $(patsubst ./%,%,$(FILE)))]"
 
 preview: $(STAMP)
 	$(PY) tools/preview.py --port $(PORT) $(JOBS_ARG)
