@@ -313,7 +313,7 @@ def test_training_arguments_are_checked():
     X, y, params = make_problem(4, 3, 2, 2, seed=0)
     with pytest.raises(ValueError, match="Invalid learning rate: -0.1"):
         train_gradient_descent(X, y, params, lr=-0.1, num_epochs=1)
-    with pytest.raises(ValueError, match=r"Invalid num_epochs: 0 \(expected a positive int\)"):
+    with pytest.raises(ValueError, match=r"Invalid num_epochs: 0 \(expected >= 1\)"):
         train_gradient_descent(X, y, params, lr=0.1, num_epochs=0)
     with pytest.raises(ValueError, match="give both X_val and y_val"):
         train_gradient_descent(X, y, params, lr=0.1, num_epochs=1, X_val=X)
@@ -321,5 +321,5 @@ def test_training_arguments_are_checked():
         init_params(3, 2, 2, generator=0)
     with pytest.raises(ValueError, match=r"Invalid hidden_size: 0"):
         init_params(3, 0, 2, generator=make_generator(0))
-    with pytest.raises(TypeError, match="X must be a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match="X must be a floating Tensor, got list"):
         forward([[1.0]], params)

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
-from dlfoundations._validation import check_floating_dtype, check_lr as _check_lr
+from dlfoundations._validation import check_floating_dtype, check_floating_tensor, check_int, check_lr as _check_lr
 from dlfoundations.activations import relu, relu_grad, sigmoid, sigmoid_grad, softmax, tanh, tanh_grad
 from dlfoundations.losses import cross_entropy, cross_entropy_grad
 from dlfoundations.metrics import accuracy as _label_accuracy
@@ -75,16 +75,8 @@ def _check_activation(activation: object) -> str:
     return activation
 
 
-def _check_float_tensor(value: object, name: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if not value.is_floating_point():
-        raise TypeError(f"{name} must have a floating dtype, got {value.dtype}")
-    return value
-
-
 def _check_X(X: object) -> Tensor:
-    X = _check_float_tensor(X, "X")
+    X = check_floating_tensor(X, "X")
     if X.ndim != 2:
         raise ValueError(f"expected X of shape (N, D), got {tuple(X.shape)}")
     return X
@@ -97,7 +89,7 @@ def _check_params(params: object, X: Tensor | None = None) -> tuple[int, int, in
     missing = [k for k in PARAM_NAMES if k not in params]
     if missing:
         raise ValueError(f"params must have keys {PARAM_NAMES}, missing {tuple(missing)}")
-    W1, b1, W2, b2 = (_check_float_tensor(params[k], k) for k in PARAM_NAMES)
+    W1, b1, W2, b2 = (check_floating_tensor(params[k], k) for k in PARAM_NAMES)
     if W1.ndim != 2:
         raise ValueError(f"expected W1 of shape (H, D), got {tuple(W1.shape)}")
     H, D = W1.shape
@@ -128,7 +120,7 @@ def _check_labels(y: object, N: int, K: int) -> Tensor:
 
 
 def _check_logits(Z: object, name: str = "Z") -> Tensor:
-    Z = _check_float_tensor(Z, name)
+    Z = check_floating_tensor(Z, name)
     if Z.ndim != 2 or Z.shape[1] == 0:
         raise ValueError(f"expected {name} of shape (N, K) with K >= 1, got {tuple(Z.shape)}")
     return Z
@@ -141,18 +133,10 @@ def _check_cache(cache: object) -> dict[str, Tensor]:
     return cache
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < 1:
-        raise ValueError(f"Invalid {name}: {value} (expected a positive int)")
-    return value
-
-
 def _check_activation_input(Z: object, activation: object) -> None:
     """The checks of :func:`activation_forward` and :func:`activation_derivative`."""
     _check_activation(activation)
-    _check_float_tensor(Z, "Z")
+    check_floating_tensor(Z, "Z")
 
 
 def _check_network(X: object, params: object, activation: object) -> None:
@@ -189,9 +173,9 @@ def _check_init(
     in_features: object, hidden_size: object, out_features: object, generator: object, dtype: object
 ) -> tuple[int, int, int]:
     """The checks of :func:`init_params`; return ``(D, H, K)``."""
-    D = _check_positive_int(in_features, "in_features")
-    H = _check_positive_int(hidden_size, "hidden_size")
-    K = _check_positive_int(out_features, "out_features")
+    D = check_int(in_features, "in_features", 1)
+    H = check_int(hidden_size, "hidden_size", 1)
+    K = check_int(out_features, "out_features", 1)
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     check_floating_dtype(dtype)
@@ -209,7 +193,7 @@ def _check_training(
     if X.shape[0] == 0:
         raise ValueError(f"expected at least one training example, got X of shape {tuple(X.shape)}")
     lr = _check_lr(lr)
-    _check_positive_int(num_epochs, "num_epochs")
+    check_int(num_epochs, "num_epochs", 1)
     _check_activation(activation)
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
