@@ -42,6 +42,11 @@ def test_conf_for_the_real_book_matches_jupyter_book(tmp_path: Path) -> None:
     assert namespace["nitpicky"] is True
     assert namespace["nb_execution_mode"] == "cache"
     assert namespace["nb_execution_cache_path"] == "_build/.jupyter_cache"
+    # conf.py is not at the root: paths that Sphinx and sphinxcontrib-bibtex read
+    # relative to it must be absolute.
+    assert namespace["bibtex_bibfiles"] == [(REPO_ROOT / "book" / "references.bib").as_posix()]
+    assert Path(namespace["bibtex_bibfiles"][0]).is_file()
+    assert namespace["html_logo"] == ""  # an empty setting stays empty
 
 
 def test_command_executes_in_parallel_before_each_build(tmp_path: Path) -> None:

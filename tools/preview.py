@@ -60,9 +60,26 @@ def local_extension_paths(root: Path) -> list[str]:
     return sorted({(root / path).resolve().as_posix() for path in extensions.values()})
 
 
+#: Settings whose relative paths Sphinx or an extension resolves against the folder of
+#: conf.py; ``jupyter-book build`` keeps conf.py's folder at the root, the preview does not.
+CONFDIR_PATHS = ("bibtex_bibfiles", "html_static_path", "html_extra_path", "templates_path",
+                 "locale_dirs", "html_logo", "html_favicon")
+
+
+def _absolute(root: Path, value):
+    if isinstance(value, str):
+        return value if not value or "://" in value or Path(value).is_absolute() else (root / value).as_posix()
+    if isinstance(value, (list, tuple)):
+        return [_absolute(root, item) for item in value]
+    return value
+
+
 def write_conf(root: Path, confdir: Path) -> Path:
     """Write ``conf.py`` for the book at ``root`` into ``confdir``; return its path."""
     config = sphinx_config(root)
+    for key in CONFDIR_PATHS:
+        if key in config:
+            config[key] = _absolute(root, config[key])
     lines = [
         "# Written by tools/preview.py from _config.yml on each `make preview`; edit _config.yml instead.",
         "import sys",
