@@ -81,10 +81,9 @@ def test_listings_link_to_the_api_reference(built_html: Path) -> None:
         if "api" in page.relative_to(built_html).parts:
             continue
         html = page.read_text(encoding="utf-8")
-        for caption in re.findall(r'<div class="code-block-caption">(.*?)</div>', html, re.DOTALL):
-            if "dlf-listing" not in html:
-                continue
-            targets = re.findall(r'href="([^"]*api/[a-z_]+\.html#dlfoundations[^"]*)"', caption)
+        for caption in re.findall(r'<div class="literal-block-wrapper dlf-listing[^"]*"[^>]*>\s*<div class="code-block-caption">(.*?)</div>', html, re.DOTALL):
+            # An object's entry (#dlfoundations.mod.name), or a module's (#module-dlfoundations.mod) for a private helper.
+            targets = re.findall(r'href="([^"]*api/[a-z_]+\.html#(?:module-)?dlfoundations[^"]*)"', caption)
             assert targets, f"{page.name}: a listing caption without an API link: {caption[:200]}"
             linked += 1
     assert linked >= 90
