@@ -29,18 +29,25 @@ chapters:
 {chapters}
 """
 
-FRONT_MATTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
+
+
+def front_matter(extra: str = "") -> str:
+    """The YAML front matter of an executable MyST page; ``extra`` holds more YAML lines (ending in a newline)."""
+    return (
+        "---\n"
+        "jupytext:\n"
+        "  text_representation:\n"
+        "    extension: .md\n"
+        "    format_name: myst\n"
+        "kernelspec:\n"
+        "  display_name: Python 3\n"
+        "  language: python\n"
+        "  name: python3\n"
+        f"{extra}---\n"
+    )
+
+
+FRONT_MATTER = front_matter()
 
 CHAPTER = FRONT_MATTER + """
 # Chapter {name}

@@ -20,18 +20,7 @@ import parallel_execute as pe  # noqa: E402
 
 sys.path.remove(str(TOOLS))
 
-FRONT_MATTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
-{extra}---
-"""
+from fixture_books import front_matter  # noqa: E402
 
 
 def _book(root: Path, config_extra: str = "") -> Path:
@@ -46,11 +35,11 @@ def _book(root: Path, config_extra: str = "") -> Path:
     )
     (root / "book" / "index.md").write_text("# Plain page, no kernel\n", encoding="utf-8")
     cell = "```{code-cell} ipython3\nimport pkg.mod\n```\n"
-    (root / "book" / "nb.md").write_text(FRONT_MATTER.format(extra="") + "# NB\n\n" + cell, encoding="utf-8")
+    (root / "book" / "nb.md").write_text(front_matter() + "# NB\n\n" + cell, encoding="utf-8")
     (root / "book" / "slow.md").write_text(
-        FRONT_MATTER.format(extra="mystnb:\n  execution_timeout: 900\n") + "# Slow\n\n" + cell, encoding="utf-8"
+        front_matter("mystnb:\n  execution_timeout: 900\n") + "# Slow\n\n" + cell, encoding="utf-8"
     )
-    (root / "book" / "skipped.md").write_text(FRONT_MATTER.format(extra="") + "# S\n\n" + cell, encoding="utf-8")
+    (root / "book" / "skipped.md").write_text(front_matter() + "# S\n\n" + cell, encoding="utf-8")
     return root
 
 

@@ -22,18 +22,7 @@ from book_pages import (
     toc_pages,
 )
 
-NOTEBOOK_FRONT_MATTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
+from fixture_books import FRONT_MATTER as NOTEBOOK_FRONT_MATTER  # noqa: E402
 
 
 # ---------------------------------------------------------------- the real book
