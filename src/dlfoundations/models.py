@@ -374,8 +374,9 @@ def _reset_like_torch(weight: Tensor, bias: Tensor | None, generator: torch.Gene
     """PyTorch's default initialisation of ``nn.Linear`` and ``nn.Conv2d``, drawn from ``generator``.
 
     The one copy of ``reset_parameters`` with a generator, for :func:`reset_linear_parameters_`,
-    :class:`dlfoundations.conv.Conv2d`, :class:`dlfoundations.conv.DigitCNN` and
-    :func:`dlfoundations.transfer.replace_head`.
+    :class:`dlfoundations.conv.Conv2d`, :class:`dlfoundations.conv.DigitCNN`,
+    :func:`dlfoundations.transfer.replace_head` and the head of
+    :class:`dlfoundations.rnn.SequenceRegressor`.
     """
     with torch.no_grad():
         # kaiming_uniform_ with a = sqrt(5) is the bound 1/sqrt(fan_in), computed as torch computes it

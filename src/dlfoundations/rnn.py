@@ -35,6 +35,7 @@ from dlfoundations._validation import (
     check_generator,
     check_int,
 )
+from dlfoundations.models import _reset_like_torch
 
 __all__ = [
     "LSTM",
@@ -521,8 +522,7 @@ class SequenceRegressor(nn.Module):
             self.rnn = (nn.LSTM if cell == "lstm" else nn.RNN)(D, H, batch_first=True)
             RNNCell.reset_parameters(self.rnn, generator)  # nn.RNN/nn.LSTM's own init, drawn from `generator`
         self.head = nn.Linear(H, O)
-        nn.init.kaiming_uniform_(self.head.weight, a=math.sqrt(5), generator=generator)
-        nn.init.uniform_(self.head.bias, -1.0 / math.sqrt(H), 1.0 / math.sqrt(H), generator=generator)  # nn.Linear's init
+        _reset_like_torch(self.head.weight, self.head.bias, generator)  # nn.Linear's init, drawn from `generator`
         if forget_bias is not None:
             if cell != "lstm":
                 raise ValueError(f"forget_bias is for cell='lstm' only, got cell={cell!r}")
