@@ -216,7 +216,8 @@ def test_a_legacy_torch_file_is_refused():
 # --- tampered contents --------------------------------------------------------------------------------
 
 FIELD_WRONG = {
-    "format_version": [1, 3, "2", 2.0, None, True],
+    "format_version": [1, 2, 4, "3", 3.0, None, True],
+    "scheduler": ["step", [], 1.0],
     "model": [None, [], "weights", {"net.0.weight": 1.0}],
     "optimizer": ["adam", [], {"state": {}}, {"state": [], "param_groups": []},
                   {"state": {}, "param_groups": [{"lr": 0.1}]}, {"state": {}, "param_groups": [{"params": ["a"]}]}],

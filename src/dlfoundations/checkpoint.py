@@ -2,8 +2,9 @@
 
 A checkpoint is one dict of tensors and plain Python values::
 
-    {"format_version": 2, "model": model.state_dict(), "optimizer": optimizer.state_dict() or None,
-     "epoch": int, "best_val_loss": float, "rng": dict of generator states, "config": dict, "extra": dict}
+    {"format_version": 3, "model": model.state_dict(), "optimizer": optimizer.state_dict() or None,
+     "scheduler": scheduler.state_dict() or None, "epoch": int, "best_val_loss": float,
+     "rng": dict of generator states, "config": dict, "extra": dict}
 
 ``weights_only=True`` (the default of ``torch.load`` since PyTorch 2.6) rebuilds
 tensors and a fixed list of plain types (:func:`check_plain` lists them; an
@@ -18,18 +19,22 @@ were. Every problem with the file itself (missing, empty, truncated, corrupt,
 tampered with, or written for another model) raises one exception type,
 :class:`CheckpointError`, whose message names the file and the problem.
 
-To resume training exactly, a checkpoint must hold the model, the optimizer
-*and* the random-number generators (batch order, dropout masks) of one and the
-same moment: :class:`CheckpointOnImprovement`, passed to
+To resume training exactly, a checkpoint must hold the model, the optimizer,
+the learning-rate scheduler *and* the random-number generators (batch order,
+dropout masks) of one and the same moment, written atomically (a temporary file,
+then ``os.replace``): :func:`train_resumable` does that at the end of every
+epoch and resumes from the file when it exists. :class:`CheckpointOnImprovement`, passed to
 :func:`dlfoundations.train.fit` as ``on_improvement``, writes all three together
 at the end of every epoch that improves the validation loss.
 
-Book chapter: :ref:`chap-digits-project`, section :ref:`sec-digits-checkpoint`.
+Book chapters: :ref:`chap-digits-project`, section :ref:`sec-digits-checkpoint`, and
+:ref:`chap-deploy`, section :ref:`sec-deploy-resume`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import io
 import os
@@ -37,24 +42,27 @@ import pickle
 import tempfile
 import zipfile
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.optim.lr_scheduler import LRScheduler
 
 from dlfoundations._validation import check_int, check_number
+from dlfoundations.train import train_one_epoch
 
 __all__ = [
     "CHECKPOINT_KEYS", "FORMAT_VERSION", "CheckpointError", "CheckpointOnImprovement", "check_plain", "get_rng_states",
-    "load_checkpoint", "save_checkpoint", "set_rng_states",
+    "load_checkpoint", "save_checkpoint", "set_rng_states", "train_resumable",
 ]
 
-#: Version of the layout below; bumped when the keys change (2 added ``rng``).
-FORMAT_VERSION = 2
+#: Version of the layout below; bumped when the keys change (2 added ``rng``, 3 ``scheduler``).
+FORMAT_VERSION = 3
 #: The keys of every checkpoint dict.
-CHECKPOINT_KEYS = ("format_version", "model", "optimizer", "epoch", "best_val_loss", "rng", "config", "extra")
+CHECKPOINT_KEYS = ("format_version", "model", "optimizer", "scheduler", "epoch", "best_val_loss", "rng", "config",
+                   "extra")
 
 #: Leaf types that ``torch.load(weights_only=True)`` rebuilds without
 #: ``torch.serialization.add_safe_globals`` (checked against PyTorch in the tests).
@@ -234,13 +242,14 @@ def save_checkpoint(
     model: nn.Module,
     optimizer: torch.optim.Optimizer | None = None,
     *,
+    scheduler: LRScheduler | None = None,
     epoch: int,
     best_val_loss: float,
     rng: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    r"""Write ``{"model": state_dict, "optimizer": ..., "epoch", "best_val_loss", "rng", "config", "extra"}`` to ``path``.
+    r"""Write ``{"model": state_dict, "optimizer": ..., "scheduler": ..., "epoch", "best_val_loss", "rng", "config", "extra"}`` to ``path``.
 
     Everything is checked against :func:`check_plain` *before* the file is
     written, so a checkpoint this function writes always loads with
@@ -255,6 +264,9 @@ def save_checkpoint(
         model (torch.nn.Module): whose ``state_dict()`` is saved.
         optimizer (torch.optim.Optimizer | None): whose ``state_dict()`` is
             saved, to resume training. Default: ``None``.
+        scheduler (torch.optim.lr_scheduler.LRScheduler | None): a learning-rate
+            scheduler of ``optimizer``, whose ``state_dict()`` (its step count
+            and last learning rates) is saved. Default: ``None``.
         epoch (int): the 0-based epoch at whose end the model, the optimizer
             and ``rng`` were captured, ``>= 0``.
         best_val_loss (float): the validation loss of those weights.
@@ -273,23 +285,26 @@ def save_checkpoint(
 
     Raises:
         TypeError: if ``model`` is not an ``nn.Module``, ``optimizer`` not an
-            optimizer, ``epoch`` not an int, ``best_val_loss`` not a number, or
+            optimizer, ``scheduler`` not a scheduler, ``epoch`` not an int, ``best_val_loss`` not a number, or
             ``rng``/``config``/``extra`` or the model's or optimizer's
             ``state_dict`` hold a value that ``weights_only`` would refuse (the
             message names its key path and type), e.g. a dataclass nested in
             ``config``; or a tensor in ``config``.
         ValueError: if ``epoch < 0``, the folder of ``path`` does not exist,
-            or ``path`` is a directory.
+            ``path`` is a directory, or ``scheduler`` is given without
+            ``optimizer`` or belongs to another optimizer.
 
     Reference: PyTorch's "Saving and loading models" tutorial (the checkpoint
-    dict); book section :ref:`sec-digits-checkpoint`.
+    dict); book sections :ref:`sec-digits-checkpoint` and :ref:`sec-deploy-atomic`.
     """
     # Checked first, so that whatever is written loads with torch.load(weights_only=True).
     path, epoch, rng, config, extra = _check_save_args(path, model, optimizer, epoch, best_val_loss, rng, config, extra)
+    _check_scheduler(scheduler, optimizer, check_state=True)
     checkpoint = {
         "format_version": FORMAT_VERSION,
         "model": model.state_dict(),
         "optimizer": None if optimizer is None else optimizer.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),  # its step count and last lr
         "epoch": epoch,
         "best_val_loss": float(best_val_loss),
         "rng": rng,
@@ -305,6 +320,18 @@ def _check_model_and_optimizer(model: object, optimizer: object) -> None:
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}")
+
+
+def _check_scheduler(scheduler: object, optimizer: object, check_state: bool) -> None:
+    if scheduler is None:
+        return
+    if not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"scheduler must be a torch.optim.lr_scheduler.LRScheduler or None, got {type(scheduler).__name__}")
+    if optimizer is None or scheduler.optimizer is not optimizer:
+        raise ValueError("scheduler must be a scheduler of the optimizer passed with it, got "
+                         + ("no optimizer" if optimizer is None else "a scheduler of another optimizer"))
+    if check_state:  # a LambdaLR saves callable objects' __dict__, which may hold anything
+        check_plain(scheduler.state_dict(), "scheduler.state_dict()", allow_tensors=True)
 
 
 def _check_save_args(
@@ -474,6 +501,9 @@ def _check_layout(checkpoint: object) -> None:
         raise _Invalid(f"checkpoint['epoch'] must be an int >= 0, got {epoch!r}")
     if type(loss) not in (int, float):
         raise _Invalid(f"checkpoint['best_val_loss'] must be a float, got {type(loss).__name__}: {loss!r:.80}")
+    if checkpoint["scheduler"] is not None and not isinstance(checkpoint["scheduler"], dict):
+        raise _Invalid(f"checkpoint['scheduler'] must be None or a scheduler state_dict, "
+                       f"got {type(checkpoint['scheduler']).__name__}")
     for key in ("rng", "config", "extra"):
         if not isinstance(checkpoint[key], dict):
             raise _Invalid(f"checkpoint[{key!r}] must be a dict, got {type(checkpoint[key]).__name__}")
@@ -613,6 +643,8 @@ def load_checkpoint(
     model: nn.Module,
     optimizer: torch.optim.Optimizer | None = None,
     map_location: str | torch.device = "cpu",
+    *,
+    scheduler: LRScheduler | None = None,
 ) -> dict[str, Any]:
     r"""Load a checkpoint of :func:`save_checkpoint` with ``torch.load(path, weights_only=True)`` into ``model`` (and ``optimizer``).
 
@@ -630,6 +662,8 @@ def load_checkpoint(
         optimizer (torch.optim.Optimizer | None): receives the optimizer state,
             to resume training. Default: ``None`` (the optimizer state is not loaded).
         map_location (str | torch.device): where tensors are loaded. Default: ``"cpu"``.
+        scheduler (torch.optim.lr_scheduler.LRScheduler | None): a scheduler of
+            ``optimizer``; receives the saved scheduler state. Default: ``None``.
 
     Returns:
         dict: the whole checkpoint, with ``epoch``, ``best_val_loss``, ``rng``
@@ -657,27 +691,36 @@ def load_checkpoint(
             message names the file and the problem, e.g. ``cannot load
             checkpoint 'best.pt': shape mismatch for 'net.0.weight': checkpoint
             has (256, 64), model has (128, 64)``; or ``optimizer`` is given and
-            the checkpoint holds none, or another optimizer's state.
-        TypeError: if ``path``, ``model``, ``optimizer`` or ``map_location`` have the wrong type.
-        ValueError: if ``map_location`` is not a device available here.
+            the checkpoint holds none, or another optimizer's state; or
+            ``scheduler`` is given and the checkpoint holds no scheduler state.
+        TypeError: if ``path``, ``model``, ``optimizer``, ``scheduler`` or ``map_location`` have the wrong type.
+        ValueError: if ``map_location`` is not a device available here, or
+            ``scheduler`` is not a scheduler of ``optimizer``.
 
-    Book section: :ref:`sec-digits-checkpoint`.
+    Book sections: :ref:`sec-digits-checkpoint` and :ref:`sec-deploy-resume`.
     """
     path, device = _check_load_args(path, model, optimizer, map_location)
+    _check_scheduler(scheduler, optimizer, check_state=False)
     try:
         checkpoint = _read(path, device)  # a complete zip archive, CRC-checked, through torch.load(weights_only=True)
         _check_layout(checkpoint)
         _check_model_state(checkpoint["model"], model)
         if optimizer is not None:
             _check_optimizer_state(checkpoint["optimizer"], optimizer)
-        # Every check passed: only now change the model and optimizer (and undo it all if that fails).
-        _load_or_restore(checkpoint, model, optimizer)
+        if scheduler is not None and checkpoint["scheduler"] is None:
+            raise _Invalid("a scheduler was given but the checkpoint holds no scheduler state")
+        # Every check passed: only now change the model, optimizer and scheduler (and undo it all if that fails).
+        _load_or_restore(checkpoint, model, optimizer, scheduler)
     except _Invalid as err:
         raise CheckpointError(path, str(err)) from err.__cause__
     return checkpoint
 
 
-def _load_or_restore(checkpoint: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
+def _load_or_restore(
+    checkpoint: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer | None,
+    scheduler: LRScheduler | None = None,
+) -> None:
+    scheduler_before = None if scheduler is None else copy.deepcopy(scheduler.state_dict())
     model_before = {k: v.detach().clone() if isinstance(v, Tensor) else v for k, v in model.state_dict().items()}
     # Optimizer.load_state_dict rebinds .state and .param_groups to new objects; keeping the old ones restores it.
     optimizer_before = None if optimizer is None else (optimizer.state, optimizer.param_groups)
@@ -690,14 +733,27 @@ def _load_or_restore(checkpoint: dict[str, Any], model: nn.Module, optimizer: to
                 if not keys <= set(group):
                     raise _Invalid(f"parameter group {g} of the checkpoint lacks the hyper-parameters "
                                    f"{sorted(keys - set(group))} of {type(optimizer).__name__}")
+        if scheduler is not None:
+            _load_scheduler_state(scheduler, checkpoint["scheduler"])
     except Exception as err:
         with torch.no_grad():
             model.load_state_dict(model_before)
         if optimizer_before is not None:
             optimizer.state, optimizer.param_groups = optimizer_before
+        if scheduler_before is not None:
+            scheduler.load_state_dict(scheduler_before)
         if isinstance(err, _Invalid):
             raise
         raise _Invalid(f"loading failed with {type(err).__name__}: {str(err)[:200]}") from err
+
+
+def _load_scheduler_state(scheduler: LRScheduler, saved: dict[str, Any]) -> None:
+    mine = scheduler.state_dict()
+    # Another scheduler class has other keys (StepLR's step_size, CosineAnnealingLR's T_max): refuse it.
+    if set(saved) != set(mine):
+        raise _Invalid(f"the checkpoint's scheduler state has keys {sorted(saved)}, "
+                       f"this {type(scheduler).__name__} has {sorted(mine)}: it is another scheduler's state")
+    scheduler.load_state_dict(saved)
 
 
 class CheckpointOnImprovement:
@@ -719,6 +775,8 @@ class CheckpointOnImprovement:
         path (str | os.PathLike): the checkpoint file, overwritten at every improvement.
         model (torch.nn.Module): the model being trained.
         optimizer (torch.optim.Optimizer | None): its optimizer. Default: ``None``.
+        scheduler (torch.optim.lr_scheduler.LRScheduler | None): its
+            learning-rate scheduler, saved too. Default: ``None``.
         generators (Mapping[str, torch.Generator] | None): named generators the
             training draws from besides the global one, e.g. the loader's
             shuffling generator. Default: none.
@@ -741,18 +799,105 @@ class CheckpointOnImprovement:
         model: nn.Module,
         optimizer: torch.optim.Optimizer | None = None,
         *,
+        scheduler: LRScheduler | None = None,
         generators: Mapping[str, torch.Generator] | None = None,
         config: Mapping[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = _check_path(path)
-        self.model, self.optimizer = model, optimizer
+        _check_scheduler(scheduler, optimizer, check_state=False)
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.generators = _check_generators(generators)
         self.config, self.extra = config, extra
         self.saved_epochs: list[int] = []
 
     def __call__(self, epoch: int, val_loss: float) -> None:
         """Save everything as it is at the end of ``epoch`` (0-based), whose validation loss is ``val_loss``."""
-        save_checkpoint(self.path, self.model, self.optimizer, epoch=epoch, best_val_loss=val_loss,
+        save_checkpoint(self.path, self.model, self.optimizer, scheduler=self.scheduler, epoch=epoch, best_val_loss=val_loss,
                         rng=get_rng_states(self.generators), config=self.config, extra=self.extra)
         self.saved_epochs.append(epoch)
+
+
+def train_resumable(
+    path: str | os.PathLike,
+    model: nn.Module,
+    loader: Iterable,
+    optimizer: torch.optim.Optimizer,
+    scheduler: LRScheduler,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    num_epochs: int,
+    *,
+    generators: Mapping[str, torch.Generator] | None = None,
+    stop_after: int | None = None,
+) -> list[float]:
+    r"""Train for ``num_epochs`` epochs with a checkpoint at the end of each; if ``path`` exists, resume from it first.
+
+    Every epoch runs :func:`dlfoundations.train.train_one_epoch`, steps the
+    scheduler once, and writes, atomically with :func:`save_checkpoint`, the
+    model, the optimizer, the scheduler, the states of PyTorch's global
+    generator (dropout) and of ``generators`` (batch order) and the epoch. A
+    run started again after a crash loads that file, restores every generator
+    with :func:`set_rng_states` and continues with the next epoch, so it
+    computes exactly what the uninterrupted run computes, bit for bit on the
+    same machine and software.
+
+    Args:
+        path (str | os.PathLike): the checkpoint file, overwritten every epoch.
+        model (torch.nn.Module): the model, trained in place.
+        loader (Iterable): yields ``(X, y)`` batches; its shuffling generator
+            belongs in ``generators``.
+        optimizer (torch.optim.Optimizer): built over ``model.parameters()``.
+        scheduler (torch.optim.lr_scheduler.LRScheduler): a scheduler of
+            ``optimizer``, stepped once per epoch.
+        loss_fn (Callable): ``loss_fn(y_hat, y)``, a batch mean.
+        num_epochs (int): the epochs of the whole run, ``>= 1``.
+        generators (Mapping[str, torch.Generator] | None): named generators the
+            training draws from besides the global one. Default: none.
+        stop_after (int | None): return after the epoch that makes this many
+            epochs in all, as if the program had died there (to demonstrate and
+            test resuming), ``>= 1``. Default: ``None`` (run to ``num_epochs``).
+
+    Returns:
+        list[float]: the mean training loss of every epoch of the run so far,
+        those of earlier sessions included (kept in the checkpoint's ``extra``;
+        with no validation here, its ``best_val_loss`` holds the epoch's training loss).
+
+    Raises:
+        TypeError: if an argument has the wrong type.
+        ValueError: if ``num_epochs < 1``, ``stop_after < 1``, ``scheduler``
+            is not a scheduler of ``optimizer``; :class:`CheckpointError` if the
+            file at ``path`` does not fit the model, optimizer or scheduler.
+
+    Book section: :ref:`sec-deploy-resume`.
+    """
+    path, generators, stop_after = _check_resumable_args(path, optimizer, scheduler, num_epochs, generators, stop_after)
+    losses, start = [], 0
+    if path.exists():  # a previous session wrote it: continue where it ended
+        checkpoint = load_checkpoint(path, model, optimizer, scheduler=scheduler)
+        set_rng_states(checkpoint["rng"], generators)
+        losses, start = checkpoint["extra"]["losses"], checkpoint["epoch"] + 1
+    for epoch in range(start, num_epochs):
+        loss, _ = train_one_epoch(model, loader, optimizer, loss_fn)
+        scheduler.step()
+        losses.append(loss)
+        # Everything of this one moment, written atomically: a crash leaves the previous epoch's file.
+        save_checkpoint(path, model, optimizer, scheduler=scheduler, epoch=epoch, best_val_loss=loss,
+                        rng=get_rng_states(generators), extra={"losses": losses})
+        if epoch + 1 == stop_after:  # the simulated crash
+            break
+    return losses
+
+
+def _check_resumable_args(
+    path: object, optimizer: object, scheduler: object, num_epochs: object, generators: object, stop_after: object,
+) -> tuple[Path, dict[str, torch.Generator], int | None]:
+    path = _check_path(path)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if scheduler is None:
+        raise TypeError("scheduler must be a torch.optim.lr_scheduler.LRScheduler, got None")
+    _check_scheduler(scheduler, optimizer, check_state=False)
+    check_int(num_epochs, "num_epochs", 1)
+    if stop_after is not None:
+        stop_after = check_int(stop_after, "stop_after", 1)
+    return path, _check_generators(generators), stop_after
