@@ -38,6 +38,7 @@ Training and evaluation:
 - :mod:`dlfoundations.studies`: multi-seed experiments reported as mean ± standard deviation.
 - :mod:`dlfoundations.metrics`: confusion matrix, precision, recall and F1.
 - :mod:`dlfoundations.checkpoint`: checkpoints that load with ``torch.load(weights_only=True)``.
+- :mod:`dlfoundations.precision`: float formats, autocast and loss scaling (mixed precision).
 - :mod:`dlfoundations.export`: ``torch.export`` with a dynamic batch, checked against eager mode.
 - :mod:`dlfoundations.transfer`: freezing, parameter groups and heads for transfer learning.
 """
