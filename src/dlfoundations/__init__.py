@@ -41,6 +41,7 @@ Training and evaluation:
 - :mod:`dlfoundations.precision`: float formats, autocast and loss scaling (mixed precision).
 - :mod:`dlfoundations.export`: ``torch.export`` with a dynamic batch, checked against eager mode.
 - :mod:`dlfoundations.transfer`: freezing, parameter groups and heads for transfer learning.
+- :mod:`dlfoundations.debug`: hooks for per-layer statistics, update ratios, the learning-rate range test, gradient accumulation and saved-tensor memory.
 """
 
 __version__ = "0.1.0"
