@@ -312,6 +312,11 @@ def lr_range_test(
         TypeError: if an argument has the wrong type.
         ValueError: if a number is out of range, or ``loader`` yields no batch.
 
+    Note:
+        Smith raises the rate linearly over a few epochs; this is the
+        geometric variant in common use (the "LR finder"), which covers
+        several orders of magnitude in one short run.
+
     Reference: Smith, "Cyclical Learning Rates for Training Neural Networks"
     (2017), section 3.3. Book section: :ref:`sec-debug-lr-range`.
     """
