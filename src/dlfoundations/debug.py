@@ -95,8 +95,8 @@ class LayerStats:
 
     the fraction of units that are zero for every sample of the batch (a unit
     that never fires gets no gradient through the ReLU and cannot recover), and
-    the standard deviation of :math:`A`. A full backward hook records the
-    standard deviation of :math:`\partial \mathcal L / \partial A`. Use it as a
+    the (population) standard deviation of :math:`A`. A full backward hook
+    records the standard deviation of :math:`\partial \mathcal L / \partial A`. Use it as a
     context manager: the hooks are removed on exit, also after an error.
 
     Args:
@@ -133,12 +133,12 @@ class LayerStats:
         def hook(module: nn.Module, inputs: tuple, A: Tensor) -> None:
             A = A.detach().flatten(1)  # (N, H)
             self.dead_fraction[name] = (A == 0).all(dim=0).float().mean().item()  # units silent on every sample
-            self.activation_std[name] = A.std().item()
+            self.activation_std[name] = A.std(correction=0).item()  # population std: defined for one element too
         return hook
 
     def _backward_hook(self, name: str) -> Callable:
         def hook(module: nn.Module, grad_input: tuple, grad_output: tuple) -> None:
-            self.grad_std[name] = grad_output[0].detach().std().item()  # dL/dA, (N, H)
+            self.grad_std[name] = grad_output[0].detach().std(correction=0).item()  # dL/dA, (N, H)
         return hook
 
     def __enter__(self) -> LayerStats:
