@@ -4,14 +4,21 @@ Chapters and library code call :func:`get_device` instead of writing
 ``"cuda" if torch.cuda.is_available() else "cpu"`` in many places, so the
 order of preference and the error messages live in one function.
 
-Book section: :ref:`sec-tensors-devices` in the Tensors chapter.
+Training on a device moves three things, each once or per batch as
+:ref:`chap-devices` explains: the model (:func:`module_device` reads where it
+is), the optimizer's state (:func:`move_optimizer_state_`) and every batch
+(:func:`move_batch`).
+
+Book sections: :ref:`sec-tensors-devices` in the Tensors chapter, and
+:ref:`chap-devices`.
 """
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-__all__ = ["available_devices", "get_device"]
+__all__ = ["available_devices", "get_device", "module_device", "move_batch", "move_optimizer_state_"]
 
 _KNOWN = ("cuda", "mps", "cpu")
 
@@ -78,3 +85,106 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
         return _check_device(prefer, available_devices())  # the device asked for, if this machine has it
     best = available_devices()[0]  # CUDA, then MPS, then the CPU
     return torch.device("cuda:0" if best == "cuda" else best)
+
+
+def module_device(model: nn.Module) -> torch.device:
+    """Return the device of ``model``'s first parameter (or buffer); the CPU if it has neither.
+
+    A model split over several devices (model parallelism) answers the device
+    of its first parameter; the book's models live on one device.
+
+    Args:
+        model (torch.nn.Module): the model.
+
+    Returns:
+        torch.device: where ``model``'s first parameter, or first buffer, lives.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``.
+
+    Book section: :ref:`sec-devices-what-moves`.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")  # nothing to place: a parameter-free model computes where its input is
+
+
+def _check_batch_pair(batch: object) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise TypeError(f"expected a batch (X, y), a pair of tensors, got {type(batch).__name__}")
+    if not all(isinstance(t, torch.Tensor) for t in batch):
+        raise TypeError(f"expected tensors X and y, got {type(batch[0]).__name__} and {type(batch[1]).__name__}")
+    return batch[0], batch[1]
+
+
+def move_batch(
+    batch: tuple[torch.Tensor, torch.Tensor], device: str | torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the batch ``(X, y)`` on ``device``, copied without blocking the host where that is safe.
+
+    A tensor already on ``device`` is returned as it is (no copy). A copy to
+    an accelerator uses ``non_blocking=True``: from pinned (page-locked) host
+    memory it is queued on the device's stream and the host goes on preparing
+    the next batch; from ordinary (pageable) memory it is synchronous anyway.
+    A copy *to the CPU* blocks, because the host could otherwise read the
+    tensor before the copy has finished.
+
+    Args:
+        batch (tuple[Tensor, Tensor]): ``(X, y)``.
+        device (str | torch.device): where the model lives.
+
+    Shape:
+        - unchanged: ``X`` of ``(N, ...)`` and ``y`` of ``(N, ...)``; dtypes unchanged.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(X, y)`` on ``device``.
+
+    Raises:
+        TypeError: if ``batch`` is not a pair of tensors.
+
+    Reference: PyTorch, "A guide on good usage of non_blocking and pin_memory()";
+    book section :ref:`sec-devices-data`.
+    """
+    X, y = _check_batch_pair(batch)
+    device = torch.device(device)
+    non_blocking = device.type != "cpu"  # host-to-device may overlap; device-to-host must not
+    return X.to(device, non_blocking=non_blocking), y.to(device, non_blocking=non_blocking)
+
+
+def move_optimizer_state_(optimizer: torch.optim.Optimizer) -> int:
+    """Move ``optimizer``'s state tensors to their parameters' devices, in place; return how many moved.
+
+    ``model.to(device)`` moves parameters in place (the optimizer keeps the
+    same parameter objects), but not the optimizer's state: Adam's moments
+    created by a step on the CPU stay there. Reloading the optimizer's own
+    ``state_dict`` makes ``torch.optim.Optimizer.load_state_dict`` cast each
+    state tensor to its parameter's device (and keeps Adam's ``step`` counter
+    where PyTorch wants it). Nothing is copied when everything is in place.
+
+    Args:
+        optimizer (torch.optim.Optimizer): an optimizer whose parameters may have moved.
+
+    Returns:
+        int: the number of state tensors that were on another device than their parameter.
+
+    Raises:
+        TypeError: if ``optimizer`` is not a ``torch.optim.Optimizer``.
+
+    Book section: :ref:`sec-devices-what-moves`.
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    # A state tensor is misplaced when it lives elsewhere than its parameter (the step counter may stay on the CPU).
+    misplaced = sum(
+        1
+        for param, state in optimizer.state.items()
+        for key, value in state.items()
+        if isinstance(value, torch.Tensor) and key != "step" and value.device != param.device
+    )
+    if misplaced:
+        optimizer.load_state_dict(optimizer.state_dict())  # casts every state tensor to its parameter's device
+    return misplaced

@@ -12,7 +12,9 @@ Every batch runs the same five steps, in this order::
 
 :func:`fit` wraps them with ``model.train()``/``model.eval()``, validation under
 ``torch.no_grad()``, a per-epoch :class:`History` and optional early stopping
-that keeps the weights of the best validation epoch.
+that keeps the weights of the best validation epoch. With a ``device``, the
+model and the optimizer's state move there once and every batch on the way in
+(:ref:`chap-devices`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 
 from dlfoundations._validation import check_bool, check_float, check_int, check_number
+from dlfoundations.devices import get_device, module_device, move_batch, move_optimizer_state_
 
 __all__ = ["EarlyStopping", "History", "evaluate", "fit", "train_one_epoch"]
 
@@ -201,6 +204,15 @@ def _check_loss(loss: object) -> torch.Tensor:
     return loss
 
 
+def _loop_device(model: nn.Module, device: object) -> torch.device:
+    """The device a loop computes on: ``device`` (checked, the model moved there) or, with ``None``, the model's."""
+    if device is None:
+        return module_device(model)
+    device = get_device(device)  # raises, naming the available devices, if this machine lacks it
+    model.to(device)  # in place: the parameters keep their identity, so an optimizer over them still holds them
+    return device
+
+
 def _no_batch(which: str, loader: Iterable) -> ValueError:
     hint = ""
     if iter(loader) is loader:  # a generator or iterator: a second epoch finds it exhausted
@@ -215,6 +227,7 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     loss_fn: LossFn,
     max_steps: int | None = None,
+    device: str | torch.device | None = None,
 ) -> tuple[float, int]:
     r"""Run the five training steps, :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_{\mathcal B}`, on every batch of ``loader`` once.
 
@@ -224,6 +237,10 @@ def train_one_epoch(
         optimizer (torch.optim.Optimizer): updates ``model``'s parameters.
         loss_fn (Callable): ``loss_fn(y_hat, y)`` returns the batch's *mean* loss.
         max_steps (int | None): stop after this many batches. Default: all.
+        device (str | torch.device | None): where to compute. The model is
+            moved there (in place), and each batch as it arrives (with
+            ``non_blocking=True`` towards an accelerator, :func:`dlfoundations.devices.move_batch`).
+            Default: ``None``, the model's current device (batches already there are not copied).
 
     Shape:
         - each batch: ``X`` of ``(N, D)`` (or whatever ``model`` takes) and
@@ -239,6 +256,7 @@ def train_one_epoch(
             of a batch hold different numbers of samples, ``loss_fn`` does not
             return a scalar, or ``max_steps < 1``.
         TypeError: if a batch is not a pair of tensors, or an argument has the wrong type.
+        ValueError: if ``device`` names a device this machine does not have.
 
     Note:
         A batch with no samples is skipped: no step, and nothing added to the
@@ -249,6 +267,7 @@ def train_one_epoch(
     Book section: :ref:`sec-train-five-steps`, equation :eq:`eq-train-update`.
     """
     _check_loop(model, loss_fn, optimizer, max_steps)
+    device = _loop_device(model, device)
     model.train()
     total_loss, num_samples, steps = 0.0, 0, 0
     for batch in loader:
@@ -257,6 +276,7 @@ def train_one_epoch(
         X, y = _check_batch(batch)
         if len(X) == 0:
             continue  # no samples: no loss to descend, nothing to average
+        X, y = move_batch((X, y), device)  # 0. to the model's device (no copy if already there)
         optimizer.zero_grad(set_to_none=True)  # 1. forget the previous gradients
         y_hat = model(X)  # 2. forward
         loss = _check_loss(loss_fn(y_hat, y))  # 3. loss (mean over the batch)
@@ -272,7 +292,7 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
+def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, device: str | torch.device | None = None) -> float:
     r"""Mean loss of ``model`` over every sample of ``loader``, in ``eval()`` mode: :math:`\frac{1}{N}\sum_m B_m \bar{\mathcal L}_m`.
 
     Batch losses (means) are weighted by batch size and divided by the number
@@ -284,6 +304,9 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
         model (torch.nn.Module): the model to evaluate.
         loader (Iterable): yields pairs ``(X, y)`` of tensors.
         loss_fn (Callable): ``loss_fn(y_hat, y)`` returns the batch's *mean* loss.
+        device (str | torch.device | None): where to compute; the model and
+            each batch are moved there, as in :func:`train_one_epoch`.
+            Default: ``None``, the model's current device.
 
     Returns:
         float: the loss averaged over samples, not over batches.
@@ -291,7 +314,7 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
     Raises:
         ValueError: if ``loader`` yields no non-empty batch, ``X`` and ``y`` of
             a batch hold different numbers of samples, or ``loss_fn`` does not
-            return a scalar.
+            return a scalar, or ``device`` names a device this machine does not have.
         TypeError: if a batch is not a pair of tensors, or an argument has the wrong type.
 
     Note:
@@ -301,12 +324,14 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn) -> float:
     Book section: :ref:`sec-train-validation`, equation :eq:`eq-train-dataset-mean`.
     """
     _check_loop(model, loss_fn)
+    device = _loop_device(model, device)
     model.eval()
     total_loss, num_samples = 0.0, 0
     for batch in loader:
         X, y = _check_batch(batch)
         if len(X) == 0:
             continue  # no samples: its mean is NaN and it weighs nothing
+        X, y = move_batch((X, y), device)
         total_loss += _check_loss(loss_fn(model(X), y)).item() * len(X)  # batch mean * B_m = batch sum
         num_samples += len(X)
     if num_samples == 0:
@@ -326,6 +351,7 @@ def fit(
     restore_best: bool = True,
     max_steps: int | None = None,
     on_improvement: Callable[[int, float], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> History:
     r"""Train ``model`` for up to ``num_epochs`` epochs of :math:`\theta \leftarrow \theta - \eta \nabla_\theta \mathcal L_{\mathcal B}` and return the per-epoch :class:`History`.
 
@@ -357,6 +383,14 @@ def fit(
             :class:`dlfoundations.checkpoint.CheckpointOnImprovement` that saves
             the model, optimizer and RNG states of that epoch together; needs
             ``val_loader``. Default: ``None``.
+        device (str | torch.device | None): where to train, e.g.
+            :func:`dlfoundations.devices.get_device`. The model moves there once,
+            in place (the optimizer keeps the same parameter objects), the
+            optimizer's state follows (:func:`dlfoundations.devices.move_optimizer_state_`),
+            and every batch moves as it arrives, so loaders may stay on the CPU.
+            The best weights kept for ``restore_best`` stay on that device.
+            Default: ``None``, the model's current device: nothing moves
+            that is already there.
 
     Returns:
         History: losses per epoch, the best epoch, whether training stopped
@@ -370,7 +404,8 @@ def fit(
         ValueError: if ``num_epochs < 1``, ``max_steps < 1``, ``min_delta`` negative or not finite,
             ``patience`` or ``on_improvement`` is given without ``val_loader``, a loader
             yields no non-empty batch (a one-shot iterator is exhausted after the
-            first epoch), or as :func:`train_one_epoch` raises.
+            first epoch), ``device`` names a device this machine does not have,
+            or as :func:`train_one_epoch` raises.
 
     Reference: the loop of Goodfellow et al. (2016), algorithm 8.1 (SGD) with
     early stopping, algorithm 7.1; Prechelt (1998). Book chapter
@@ -378,6 +413,8 @@ def fit(
     """
     _check_fit_args(model, optimizer, loss_fn, num_epochs, val_loader, patience, min_delta, restore_best, max_steps,
                     on_improvement)
+    _loop_device(model, device)  # the model moves once, here; the loops below compute where it is
+    move_optimizer_state_(optimizer)  # state from earlier steps follows its parameters
     history = History()
     # Without validation there is nothing to track; with it, a tracker with
     # patience=None records the best epoch (and its weights) but never stops.
