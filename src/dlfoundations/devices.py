@@ -87,6 +87,11 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     return torch.device("cuda:0" if best == "cuda" else best)
 
 
+def _check_instance(value: object, cls: type, name: str, expected: str) -> None:
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+
+
 def module_device(model: nn.Module) -> torch.device:
     """Return the device of ``model``'s first parameter (or buffer); the CPU if it has neither.
 
@@ -104,8 +109,7 @@ def module_device(model: nn.Module) -> torch.device:
 
     Book section: :ref:`sec-devices-what-moves`.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _check_instance(model, nn.Module, "model", "an nn.Module")
     for tensor in model.parameters():
         return tensor.device
     for tensor in model.buffers():
@@ -176,8 +180,7 @@ def move_optimizer_state_(optimizer: torch.optim.Optimizer) -> int:
 
     Book section: :ref:`sec-devices-what-moves`.
     """
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    _check_instance(optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer")
     # A state tensor is misplaced when it lives elsewhere than its parameter (the step counter may stay on the CPU).
     misplaced = sum(
         1
