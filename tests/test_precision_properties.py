@@ -10,17 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlfoundations.precision import float_fields, float_from_fields, replay_scales, scaled_roundtrip
-
-
-def _kernel_scales(flags, init_scale, growth_factor, backoff_factor, growth_interval):
-    scale = torch.full((1,), init_scale, dtype=torch.float32)
-    tracker = torch.zeros(1, dtype=torch.int32)
-    out = []
-    for flag in flags:
-        torch._amp_update_scale_(scale, tracker, torch.full((1,), float(flag)), growth_factor, backoff_factor,
-                                 growth_interval)
-        out.append(scale.item())
-    return out
+from test_precision import _kernel_scales  # PyTorch's own update kernel, stepped
 
 
 @given(
