@@ -45,8 +45,8 @@ def _labels(text: str) -> set[str]:
 
 def test_a_chapter_in_a_new_part_passes_the_toc_checks(repo: Path) -> None:
     before = (repo / "_toc.yml").read_text(encoding="utf-8")
-    path = new_chapter.create_chapter(repo, "part4/debugging")
-    assert path == repo / "book" / "part4" / "debugging.md"
+    path = new_chapter.create_chapter(repo, "part5/distributed")
+    assert path == repo / "book" / "part5" / "distributed.md"
     assert check_toc(repo) == ([], [])
     assert is_executed(path) and calls_seed_everything(path)
 
@@ -55,21 +55,21 @@ def test_a_chapter_in_a_new_part_passes_the_toc_checks(repo: Path) -> None:
     diff = list(difflib.ndiff(before.splitlines(), after.splitlines()))
     assert not [line for line in diff if line.startswith("- ")]
     assert [line[2:] for line in diff if line.startswith("+ ")] == [
-        '  - caption: "Part IV"', "    numbered: true", "    chapters:", "      - file: book/part4/debugging"]
+        '  - caption: "Part V"', "    numbered: true", "    chapters:", "      - file: book/part5/distributed"]
     toc = load_toc(repo)
     captions = [part["caption"] for part in toc["parts"]]
-    new_part = captions.index("Part IV")
-    assert captions[new_part - 1].startswith("Part III") and captions[new_part + 1] == "Back matter"
+    new_part = captions.index("Part V")
+    assert captions[new_part - 1].startswith("Part IV") and captions[new_part + 1] == "Back matter"
     assert toc["parts"][new_part]["numbered"] is True
-    assert toc_entries(toc, repo).count("book/part4/debugging") == 1
+    assert toc_entries(toc, repo).count("book/part5/distributed") == 1
 
     # Its labels and glue keys carry its own prefix and collide with no other page's.
     text = path.read_text(encoding="utf-8")
     assert text.startswith("---\njupytext:")
-    assert "(chap-debugging)=\n# Debugging\n" in text
+    assert "(chap-distributed)=\n# Distributed\n" in text
     assert "example" not in text.lower()
     own = _labels(text)
-    assert {"chap-debugging", "eq-debugging-mse", "fig-debugging-curve", "ex-debugging-1", "debugging-mse-diff"} <= own
+    assert {"chap-distributed", "eq-distributed-mse", "fig-distributed-curve", "ex-distributed-1", "distributed-mse-diff"} <= own
     others = set().union(*(_labels(p.read_text(encoding="utf-8")) for p in (repo / "book").rglob("*.md") if p != path))
     assert not own & others
 
@@ -83,17 +83,17 @@ def test_a_chapter_joins_the_part_of_its_folder(repo: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "(chap-weight-decay)=\n# Weight decay\n" in text
     # A second chapter in a new folder goes after the first one there.
-    new_chapter.create_chapter(repo, "part4/one", part="Part IV: Practice")
-    new_chapter.create_chapter(repo, "part4/two")
-    part4 = next(part for part in load_toc(repo)["parts"] if part["caption"] == "Part IV: Practice")
-    assert part4["chapters"] == [{"file": "book/part4/one"}, {"file": "book/part4/two"}]
+    new_chapter.create_chapter(repo, "part5/one", part="Part V: Scale")
+    new_chapter.create_chapter(repo, "part5/two")
+    part5 = next(part for part in load_toc(repo)["parts"] if part["caption"] == "Part V: Scale")
+    assert part5["chapters"] == [{"file": "book/part5/one"}, {"file": "book/part5/two"}]
     assert check_toc(repo) == ([], [])
 
 
 def test_the_new_chapter_has_no_typed_number_and_keeps_plumbing_hidden(repo: Path) -> None:
     from test_chapter_cells import cell_problems
 
-    path = new_chapter.create_chapter(repo, "part4/debugging")
+    path = new_chapter.create_chapter(repo, "part5/distributed")
     assert cell_problems(path.read_text(encoding="utf-8")) == []
     result = subprocess.run([sys.executable, str(TOOLS / "lint_numbers.py"), str(path)],
                             capture_output=True, text=True, cwd=repo)
@@ -103,13 +103,13 @@ def test_the_new_chapter_has_no_typed_number_and_keeps_plumbing_hidden(repo: Pat
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("debugging", "expected NAME as folder/name"),
-        ("Part4/Debugging", "expected NAME as folder/name"),
-        ("part4/../escape", "expected NAME as folder/name"),
-        ("part4/two words", "expected NAME as folder/name"),
+        ("distributed", "expected NAME as folder/name"),
+        ("Part5/Distributed", "expected NAME as folder/name"),
+        ("part5/../escape", "expected NAME as folder/name"),
+        ("part5/two words", "expected NAME as folder/name"),
         ("part2/optimizers", "already exists"),
         # Another folder, but the label chap-optimizers is taken.
-        ("part4/optimizers", "label chap-optimizers is taken"),
+        ("part5/optimizers", "label chap-optimizers is taken"),
     ],
 )
 def test_bad_names_are_refused_and_nothing_is_written(repo: Path, name: str, message: str) -> None:
@@ -117,7 +117,7 @@ def test_bad_names_are_refused_and_nothing_is_written(repo: Path, name: str, mes
     with pytest.raises(ValueError, match=re.escape(message)):
         new_chapter.create_chapter(repo, name)
     assert (repo / "_toc.yml").read_text(encoding="utf-8") == before
-    assert not (repo / "book" / "part4").exists()
+    assert not (repo / "book" / "part5").exists()
 
 
 def test_the_template_is_read_from_contributing(repo: Path) -> None:
@@ -129,13 +129,13 @@ def test_the_template_is_read_from_contributing(repo: Path) -> None:
 
 
 def test_command_line(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert new_chapter.main(["part4/debugging", "--root", str(repo), "--title", "Debugging networks"]) == 0
-    assert "make page FILE=book/part4/debugging.md" in capsys.readouterr().out
-    assert "# Debugging networks\n" in (repo / "book/part4/debugging.md").read_text(encoding="utf-8")
-    assert new_chapter.main(["part4/debugging", "--root", str(repo)]) == 2
+    assert new_chapter.main(["part5/distributed", "--root", str(repo), "--title", "Distributed training"]) == 0
+    assert "make page FILE=book/part5/distributed.md" in capsys.readouterr().out
+    assert "# Distributed training\n" in (repo / "book/part5/distributed.md").read_text(encoding="utf-8")
+    assert new_chapter.main(["part5/distributed", "--root", str(repo)]) == 2
     assert "already exists" in capsys.readouterr().err
 
 
 def test_roman() -> None:
     assert [new_chapter.roman(n) for n in (1, 4, 5, 9, 14, 19)] == ["I", "IV", "V", "IX", "XIV", "XIX"]
-    assert yaml.safe_load('caption: "Part IV"') == {"caption": "Part IV"}
+    assert yaml.safe_load('caption: "Part V"') == {"caption": "Part V"}
