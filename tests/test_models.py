@@ -57,7 +57,7 @@ def test_counting_validation():
         count_linear_parameters([4, 0, 2])
     with pytest.raises(TypeError, match="layer_sizes must be a sequence of positive ints, got int"):
         count_linear_parameters(4)
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module, got list"):
+    with pytest.raises(TypeError, match="model must be an nn.Module, got list"):
         count_parameters([nn.Linear(2, 2)])
 
 

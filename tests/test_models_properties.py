@@ -147,7 +147,7 @@ def test_reset_linear_parameters_equals_linear_reset_parameters(seed, in_feature
         (lambda: make_activation("swish"), ValueError, "Unknown activation 'swish'; expected one of"),
         (lambda: make_activation(None), TypeError, "activation must be a str"),
         (lambda: count_linear_parameters([3]), ValueError, "layer_sizes must have at least 2 sizes, got 1"),
-        (lambda: count_parameters("model"), TypeError, "model must be a torch.nn.Module, got str"),
+        (lambda: count_parameters("model"), TypeError, "model must be an nn.Module, got str"),
         (lambda: one_hot(torch.tensor([0, 1], dtype=torch.int32), 2), TypeError,
          "expected y of dtype torch.int64, got torch.int32"),
         (lambda: one_hot(torch.tensor([[0, 1]]), 2), ValueError, r"expected y of shape \(N,\), got \(1, 2\)"),

@@ -108,7 +108,7 @@ def test_param_groups_leave_out_frozen_parameters():
     ("model", "backbone_lr", "head_lr", "error", "match"),
     [
         (nn.Linear(2, 2), 1e-3, 1e-2, ValueError, "submodule named 'head'"),
-        (None, 1e-3, 1e-2, TypeError, "model must be a torch.nn.Module, got NoneType"),
+        (None, 1e-3, 1e-2, TypeError, "model must be an nn.Module, got NoneType"),
         ("cnn", -1e-3, 1e-2, ValueError, "Invalid backbone_lr: -0.001"),
         ("cnn", 1e-3, float("nan"), ValueError, "Invalid head_lr: nan"),
         ("cnn", 1e-3, "0.1", TypeError, "head_lr must be a float, got str"),

@@ -210,7 +210,7 @@ def test_param_groups_accepts_numpy_rates_as_floats():
 
 @pytest.mark.parametrize("fn", [freeze, unfreeze, count_trainable], ids=lambda f: f.__name__)
 def test_module_helpers_reject_non_modules(fn):
-    with pytest.raises(TypeError, match=r"must be a torch.nn.Module, got list"):
+    with pytest.raises(TypeError, match=r"must be an nn.Module, got list"):
         fn([nn.Linear(1, 1)])
 
 
@@ -246,7 +246,7 @@ def test_replace_head_keeps_width_dtype_and_draws_as_nn_linear(dtype, seed, num_
 @pytest.mark.parametrize(
     ("model", "num_classes", "generator", "error", "match"),
     [
-        (None, 3, None, TypeError, r"model must be a torch.nn.Module, got NoneType"),
+        (None, 3, None, TypeError, r"model must be an nn.Module, got NoneType"),
         ("cnn", 3.0, None, TypeError, r"num_classes must be an int, got float"),
         ("cnn", -2, None, ValueError, r"Invalid num_classes: -2 \(expected >= 1\)"),
         ("cnn", 3, "seed", TypeError, r"generator must be a torch.Generator or None, got str"),

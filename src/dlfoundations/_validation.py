@@ -111,6 +111,20 @@ def check_bool(value: object, name: str) -> bool:
     return value
 
 
+def check_module(value: object, name: str = "model") -> torch.nn.Module:
+    """Return ``value`` if it is a ``torch.nn.Module``."""
+    if not isinstance(value, torch.nn.Module):
+        raise TypeError(f"{name} must be an nn.Module, got {type(value).__name__}")
+    return value
+
+
+def check_optimizer(value: object) -> torch.optim.Optimizer:
+    """Return ``value`` if it is a ``torch.optim.Optimizer``."""
+    if not isinstance(value, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(value).__name__}")
+    return value
+
+
 def check_floating_tensor(value: object, name: str) -> torch.Tensor:
     """Return ``value`` if it is a ``torch.Tensor`` of a floating dtype."""
     if not isinstance(value, torch.Tensor) or not value.dtype.is_floating_point:

@@ -50,7 +50,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LRScheduler
 
-from dlfoundations._validation import check_int, check_number
+from dlfoundations._validation import check_int, check_module, check_number, check_optimizer
 from dlfoundations.train import train_one_epoch
 
 __all__ = [
@@ -316,8 +316,7 @@ def save_checkpoint(
 
 
 def _check_model_and_optimizer(model: object, optimizer: object) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module(model)
     if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer or None, got {type(optimizer).__name__}")
 
@@ -892,8 +891,7 @@ def _check_resumable_args(
     path: object, optimizer: object, scheduler: object, num_epochs: object, generators: object, stop_after: object,
 ) -> tuple[Path, dict[str, torch.Generator], int | None]:
     path = _check_path(path)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    check_optimizer(optimizer)
     if scheduler is None:
         raise TypeError("scheduler must be a torch.optim.lr_scheduler.LRScheduler, got None")
     _check_scheduler(scheduler, optimizer, check_state=False)

@@ -25,7 +25,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from dlfoundations._validation import check_float, check_int
+from dlfoundations._validation import check_float, check_int, check_module
+from dlfoundations.train import LossFn, _check_loop
 
 __all__ = [
     "LRRangeResult",
@@ -38,14 +39,6 @@ __all__ = [
     "update_ratios",
 ]
 
-LossFn = Callable[[Tensor, Tensor], Tensor]
-
-
-def _check_module(model: object) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"expected model to be an nn.Module, got {type(model).__name__}")
-    return model
-
 
 def _check_xy(X: object, y: object) -> None:
     if not isinstance(X, Tensor) or not isinstance(y, Tensor):
@@ -56,29 +49,15 @@ def _check_xy(X: object, y: object) -> None:
         )
 
 
-def _check_optimizer(optimizer: object) -> torch.optim.Optimizer:
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"expected optimizer to be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    return optimizer
-
-
-def _check_loss_fn(loss_fn: object) -> None:
-    if not callable(loss_fn):
-        raise TypeError(f"expected loss_fn callable as loss_fn(y_hat, y), got {type(loss_fn).__name__}")
-
-
 def _check_overfit_args(model, X, y, loss_fn, optimizer, num_steps) -> None:
-    _check_module(model)
+    _check_loop(model, loss_fn, optimizer)
     _check_xy(X, y)
-    _check_loss_fn(loss_fn)
-    _check_optimizer(optimizer)
     check_int(num_steps, "num_steps", 1)
 
 
 def _check_accumulate_args(model, X, y, loss_fn, micro_batch_size) -> None:
-    _check_module(model)
+    _check_loop(model, loss_fn)
     _check_xy(X, y)
-    _check_loss_fn(loss_fn)
     check_int(micro_batch_size, "micro_batch_size", 1)
 
 
@@ -158,7 +137,7 @@ class LayerStats:
 
 
 def _hooked_modules(model: object, activation_type: object) -> dict[str, nn.Module]:
-    _check_module(model)
+    check_module(model)
     if not (isinstance(activation_type, type) and issubclass(activation_type, nn.Module)):
         raise TypeError(f"expected activation_type to be an nn.Module subclass, got {activation_type!r}")
     modules = {n: m for n, m in model.named_modules() if isinstance(m, activation_type)}
@@ -185,7 +164,7 @@ def snapshot_parameters(model: nn.Module) -> dict[str, Tensor]:
 
     Book section: :ref:`sec-debug-hooks`.
     """
-    _check_module(model)
+    check_module(model)
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
@@ -221,7 +200,7 @@ def update_ratios(model: nn.Module, before: dict[str, Tensor]) -> dict[str, floa
 
 
 def _check_ratio_args(model: object, before: object) -> dict[str, Tensor]:
-    _check_module(model)
+    check_module(model)
     if not isinstance(before, dict):
         raise TypeError(f"expected before to be a dict from snapshot_parameters, got {type(before).__name__}")
     params = dict(model.named_parameters())
@@ -357,9 +336,7 @@ def _cycle(loader: Iterable):
 
 
 def _check_range_args(model, optimizer, loss_fn, lr_min, lr_max, num_steps, diverge_factor) -> None:
-    _check_module(model)
-    _check_optimizer(optimizer)
-    _check_loss_fn(loss_fn)
+    _check_loop(model, loss_fn, optimizer)
     check_float(lr_min, "lr_min", low=0.0, low_open=True)
     check_float(lr_max, "lr_max", low=lr_min, low_open=True)
     check_int(num_steps, "num_steps", 2)

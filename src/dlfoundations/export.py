@@ -25,14 +25,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from dlfoundations._validation import check_int, check_floating_tensor
+from dlfoundations._validation import check_floating_tensor, check_int, check_module
 
 __all__ = ["export_for_inference", "max_export_error"]
 
 
 def _check_export_args(model: object, example_X: object, min_batch: object, max_batch: object) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module(model)
     if model.training:
         # Dropout and batch norm would be traced in their training behaviour and stay so in the program.
         raise ValueError("expected a model in eval mode (call model.eval() before exporting), got one in training mode")
@@ -122,8 +121,7 @@ def max_export_error(program: torch.export.ExportedProgram, model: nn.Module, in
 def _check_compare_args(program: object, model: object, inputs: object) -> None:
     if not isinstance(program, torch.export.ExportedProgram):
         raise TypeError(f"program must be a torch.export.ExportedProgram, got {type(program).__name__}")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module(model)
     if isinstance(inputs, Tensor) or not isinstance(inputs, Sequence):
         raise TypeError(f"inputs must be a sequence of tensors, got {type(inputs).__name__}")
     if not inputs:

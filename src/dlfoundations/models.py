@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from dlfoundations._validation import check_positive_int as _check_positive_int
+from dlfoundations._validation import check_module, check_positive_int as _check_positive_int
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -119,7 +119,7 @@ def count_parameters(model: nn.Module) -> int:
 
     Book section: :ref:`sec-models-counting`.
     """
-    _check_module(model)
+    check_module(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -312,12 +312,6 @@ def one_hot(y: Tensor, num_classes: int) -> Tensor:
     return (y.unsqueeze(1) == classes).to(torch.int64)  # (N, 1) == (K,) -> (N, K)
 
 
-def _check_module(model: object, name: str = "model") -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
-    return model
-
-
 def _check_one_hot(y: object, num_classes: object) -> int:
     """The checks of :func:`one_hot`: int64 labels ``(N,)`` in ``[0, num_classes)``; return ``K``."""
     if not isinstance(y, Tensor):
@@ -360,8 +354,7 @@ def reset_linear_parameters_(model: nn.Module, generator: torch.Generator) -> nn
     Book: :ref:`sec-models-heads` (every learning rate of a search starts
     from the same weights) and :ref:`chap-training-loop`.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module(model)
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     for layer in model.modules():

@@ -38,7 +38,14 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from dlfoundations._validation import check_bool, check_float, check_floating_tensor, check_int
+from dlfoundations._validation import (
+    check_bool,
+    check_float,
+    check_floating_tensor,
+    check_int,
+    check_module,
+    check_optimizer,
+)
 
 __all__ = [
     "FLOAT_LAYOUTS",
@@ -466,10 +473,8 @@ class AmpStep(NamedTuple):
 
 
 def _check_amp_args(model: object, optimizer: object, scaler: object, dtype: object) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    check_module(model)
+    check_optimizer(optimizer)
     if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
         raise TypeError(f"scaler must be a torch.amp.GradScaler or None, got {type(scaler).__name__}")
     if dtype not in (None, torch.float16, torch.bfloat16):

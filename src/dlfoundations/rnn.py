@@ -34,6 +34,7 @@ from dlfoundations._validation import (
     check_floating_tensor,
     check_generator,
     check_int,
+    check_module,
 )
 from dlfoundations.models import _reset_like_torch
 
@@ -637,8 +638,7 @@ def forecast(model: nn.Module, context: Tensor, num_steps: int) -> Tensor:
 
 def _check_forecast_args(model: object, context: object, num_steps: object) -> tuple[Tensor, int]:
     """Check the arguments of :func:`forecast`; return ``context`` and ``num_steps``."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module(model)
     context = check_floating_tensor(context, "context")
     if context.ndim != 1 or context.shape[0] == 0:
         raise ValueError(f"expected context of shape (T,) with T >= 1, got {tuple(context.shape)}")

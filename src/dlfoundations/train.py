@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from dlfoundations._validation import check_bool, check_float, check_int, check_number
+from dlfoundations._validation import check_bool, check_float, check_int, check_module, check_number, check_optimizer
 from dlfoundations.devices import get_device, module_device, move_batch, move_optimizer_state_
 
 __all__ = ["EarlyStopping", "History", "evaluate", "fit", "train_one_epoch"]
@@ -143,22 +143,16 @@ def _check_step_args(val_loss: object, model: object, epoch: object, needs_model
         val_loss = val_loss.item()
     val_loss = check_number(val_loss, "val_loss")  # a NumPy float is fine; NaN never improves
     if needs_model:
-        _check_module(model)
+        check_module(model)
     check_int(epoch, "epoch", 0)
     return val_loss
 
 
-def _check_module(model: object) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    return model
-
-
 def _check_loop(model: object, loss_fn: object, optimizer: object = None, max_steps: object = None) -> None:
     """Check the arguments of train_one_epoch and evaluate (optimizer only for training)."""
-    _check_module(model)
-    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    check_module(model)
+    if optimizer is not None:
+        check_optimizer(optimizer)
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(y_hat, y), got {type(loss_fn).__name__}")
     if max_steps is not None:

@@ -29,8 +29,9 @@ from dlfoundations._validation import (
     check_generator as _check_generator,
     check_int as _check_int,
     check_label_vector as _check_labels,
+    check_module,
 )
-from dlfoundations.models import _check_module, _reset_like_torch
+from dlfoundations.models import _reset_like_torch
 
 __all__ = [
     "count_trainable",
@@ -64,7 +65,7 @@ def freeze(module: nn.Module) -> nn.Module:
     Reference: Yosinski et al. (2014), section 2 ("frozen" vs "fine-tuned"
     layers). Book section :ref:`sec-transfer-freezing`.
     """
-    for p in _check_module(module, "module").parameters():
+    for p in check_module(module, "module").parameters():
         p.requires_grad_(False)
     return module
 
@@ -83,7 +84,7 @@ def unfreeze(module: nn.Module) -> nn.Module:
 
     Book section :ref:`sec-transfer-freezing`.
     """
-    for p in _check_module(module, "module").parameters():
+    for p in check_module(module, "module").parameters():
         p.requires_grad_(True)
     return module
 
@@ -177,7 +178,7 @@ def count_trainable(model: nn.Module) -> tuple[int, int]:
 
     Book section :ref:`sec-transfer-freezing`.
     """
-    params = list(_check_module(model, "model").parameters())
+    params = list(check_module(model, "model").parameters())
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
@@ -261,7 +262,7 @@ def few_label_subset(y: Tensor, num_per_class: int, generator: torch.Generator |
 
 def _check_replace_head(model: object, num_classes: object, generator: object) -> nn.Linear:
     """The checks of :func:`replace_head`; return the model's current head."""
-    _check_module(model, "model")
+    check_module(model, "model")
     head = getattr(model, "head", None)
     if not isinstance(head, nn.Linear):
         raise TypeError(f"expected model.head to be an nn.Linear, got {type(head).__name__}")
@@ -276,7 +277,7 @@ def _check_param_groups(model: object, backbone_lr: object, head_lr: object) -> 
     A rate of 0 is accepted, as everywhere in the package (``_validation.check_lr``)
     and in ``torch.optim``: that group's parameters stay where they are.
     """
-    _check_module(model, "model")
+    check_module(model, "model")
     if not isinstance(getattr(model, "head", None), nn.Module):
         raise ValueError(f"expected a model with a submodule named 'head', got {type(model).__name__} without one")
     rates = check_float(backbone_lr, "backbone_lr", low=0.0), check_float(head_lr, "head_lr", low=0.0)
