@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dlfoundations._validation import check_module, check_optimizer
+
 __all__ = ["available_devices", "get_device", "module_device", "move_batch", "move_optimizer_state_"]
 
 _KNOWN = ("cuda", "mps", "cpu")
@@ -87,11 +89,6 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     return torch.device("cuda:0" if best == "cuda" else best)
 
 
-def _check_instance(value: object, cls: type, name: str, expected: str) -> None:
-    if not isinstance(value, cls):
-        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
-
-
 def module_device(model: nn.Module) -> torch.device:
     """Return the device of ``model``'s first parameter (or buffer); the CPU if it has neither.
 
@@ -109,7 +106,7 @@ def module_device(model: nn.Module) -> torch.device:
 
     Book section: :ref:`sec-devices-what-moves`.
     """
-    _check_instance(model, nn.Module, "model", "an nn.Module")
+    check_module(model)
     for tensor in model.parameters():
         return tensor.device
     for tensor in model.buffers():
@@ -180,7 +177,7 @@ def move_optimizer_state_(optimizer: torch.optim.Optimizer) -> int:
 
     Book section: :ref:`sec-devices-what-moves`.
     """
-    _check_instance(optimizer, torch.optim.Optimizer, "optimizer", "a torch.optim.Optimizer")
+    check_optimizer(optimizer)
     # A state tensor is misplaced when it lives elsewhere than its parameter (the step counter may stay on the CPU).
     misplaced = sum(
         1
